@@ -1,0 +1,1 @@
+"""darts_jax: differentiable architecture search in JAX and Flax NNX."""

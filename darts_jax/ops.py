@@ -1,0 +1,261 @@
+"""Op registry and the primitive ops of the DARTS and NAS-Bench-201 spaces (NHWC).
+
+Every op is built by a factory ``(channels, stride, *, affine, rngs) -> nnx.Module`` that keeps H x W
+at stride 1 and halves it (rounding up) at stride 2. The supernet calls factories with
+``affine=False``, fixed networks with ``affine=True``: one definition serves both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Callable, Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+OpFactory = Callable[..., nnx.Module]
+
+_REGISTRY: dict[str, OpFactory] = {}
+
+# PyTorch BatchNorm momentum 0.1 is Flax momentum 0.9 (Flax keeps 0.9 of the running value).
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+
+class UnknownOpError(KeyError):
+  """An op name that is not in the registry."""
+
+  def __str__(self) -> str:
+    return str(self.args[0])
+
+
+def register(name: str) -> Callable[[OpFactory], OpFactory]:
+  """Decorator registering an op factory under ``name``; a taken name raises."""
+
+  def decorator(factory: OpFactory) -> OpFactory:
+    if name in _REGISTRY:
+      raise ValueError(f"op {name!r} is already registered; pick another name or use "
+                       "ops.temporary_ops() to override it in a test")
+    _REGISTRY[name] = factory
+    return factory
+
+  return decorator
+
+
+def get(name: str) -> OpFactory:
+  """The factory registered as ``name``; unknown names list the known ones and the closest."""
+  try:
+    return _REGISTRY[name]
+  except KeyError:
+    close = difflib.get_close_matches(name, _REGISTRY, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise UnknownOpError(f"unknown op {name!r}.{hint} Known ops: {', '.join(names())}. "
+                         "Register new ops with @darts_jax.ops.register(name).") from None
+
+
+def names() -> list[str]:
+  """All registered op names, sorted."""
+  return sorted(_REGISTRY)
+
+
+def check_known(op_names) -> None:
+  """Raises UnknownOpError for the first name in ``op_names`` that is not registered."""
+  for name in op_names:
+    get(name)
+
+
+@contextlib.contextmanager
+def temporary_ops(**factories: OpFactory) -> Iterator[None]:
+  """Registers ``name=factory`` pairs for the duration of a ``with`` block (overriding allowed)."""
+  saved = dict(_REGISTRY)
+  _REGISTRY.update(factories)
+  try:
+    yield
+  finally:
+    _REGISTRY.clear()
+    _REGISTRY.update(saved)
+
+
+# ----------------------------------------------------------------------------------------------
+# Building blocks.
+
+
+def batch_norm(channels: int, *, affine: bool, rngs: nnx.Rngs) -> nnx.BatchNorm:
+  """BatchNorm with the reference's momentum and epsilon; ``affine=False`` has no scale or bias."""
+  return nnx.BatchNorm(channels, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, use_scale=affine,
+                       use_bias=affine, rngs=rngs)
+
+
+def conv(in_channels: int, out_channels: int, kernel: int, *, stride: int = 1, padding: int = 0,
+         dilation: int = 1, groups: int = 1, rngs: nnx.Rngs) -> nnx.Conv:
+  """Bias-free conv with PyTorch's explicit symmetric padding (so stride 2 matches exactly)."""
+  return nnx.Conv(in_channels, out_channels, (kernel, kernel), strides=stride,
+                  padding=((padding, padding), (padding, padding)), kernel_dilation=dilation,
+                  feature_group_count=groups, use_bias=False, rngs=rngs)
+
+
+def _strided(x: jax.Array, stride: int) -> jax.Array:
+  return x[:, ::stride, ::stride, :] if stride > 1 else x
+
+
+def _pool_divisor(height: int, width: int, stride: int) -> np.ndarray:
+  """Number of in-bounds pixels under each 3x3 window (count_include_pad=False), as a constant."""
+  rows = np.convolve(np.ones(height), np.ones(3), mode="same")[::stride]
+  cols = np.convolve(np.ones(width), np.ones(3), mode="same")[::stride]
+  return np.outer(rows, cols)[None, :, :, None].astype(np.float32)
+
+
+class ReLUConvBN(nnx.Module):
+  """ReLU -> Conv -> BN (DARTS preprocessing; NAS-Bench-201's nor_conv ops)."""
+
+  def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, padding: int,
+               *, affine: bool, rngs: nnx.Rngs, dilation: int = 1):
+    self.conv = conv(in_channels, out_channels, kernel, stride=stride, padding=padding,
+                     dilation=dilation, rngs=rngs)
+    self.bn = batch_norm(out_channels, affine=affine, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return self.bn(self.conv(jax.nn.relu(x)))
+
+
+class DilConv(nnx.Module):
+  """ReLU -> depthwise (dilated) conv -> pointwise conv -> BN."""
+
+  def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, padding: int,
+               dilation: int, *, affine: bool, rngs: nnx.Rngs):
+    self.depthwise = conv(in_channels, in_channels, kernel, stride=stride, padding=padding,
+                          dilation=dilation, groups=in_channels, rngs=rngs)
+    self.pointwise = conv(in_channels, out_channels, 1, rngs=rngs)
+    self.bn = batch_norm(out_channels, affine=affine, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return self.bn(self.pointwise(self.depthwise(jax.nn.relu(x))))
+
+
+class SepConv(nnx.Module):
+  """Two stacked DilConvs without dilation: the DARTS separable conv (stride on the first only)."""
+
+  def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, padding: int,
+               *, affine: bool, rngs: nnx.Rngs):
+    self.first = DilConv(in_channels, in_channels, kernel, stride, padding, 1, affine=affine,
+                         rngs=rngs)
+    self.second = DilConv(in_channels, out_channels, kernel, 1, padding, 1, affine=affine,
+                          rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return self.second(self.first(x))
+
+
+class FactorizedReduce(nnx.Module):
+  """Halves H x W with two 1x1 stride-2 convs, the second shifted by one pixel, concatenated."""
+
+  def __init__(self, in_channels: int, out_channels: int, *, affine: bool, rngs: nnx.Rngs):
+    if out_channels % 2:
+      raise ValueError(f"FactorizedReduce needs an even channel count, got {out_channels}")
+    self.conv_a = conv(in_channels, out_channels // 2, 1, stride=2, rngs=rngs)
+    self.conv_b = conv(in_channels, out_channels // 2, 1, stride=2, rngs=rngs)
+    self.bn = batch_norm(out_channels, affine=affine, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    x = jax.nn.relu(x)
+    shifted = jnp.pad(x[:, 1:, 1:, :], ((0, 0), (0, 1), (0, 1), (0, 0)))
+    return self.bn(jnp.concatenate([self.conv_a(x), self.conv_b(shifted)], axis=-1))
+
+
+class Zero(nnx.Module):
+  """The ``none`` op: zeros of the (strided) input's shape."""
+
+  def __init__(self, stride: int):
+    self.stride = stride
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return _strided(x, self.stride) * 0.0
+
+
+class Identity(nnx.Module):
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return x
+
+
+class MaxPool3x3(nnx.Module):
+  """3x3 max pool, padding 1 (padding never wins the max)."""
+
+  def __init__(self, stride: int):
+    self.stride = stride
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    s = self.stride
+    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 3, 3, 1), (1, s, s, 1),
+                                 ((0, 0), (1, 1), (1, 1), (0, 0)))
+
+
+class AvgPool3x3(nnx.Module):
+  """3x3 average pool, padding 1, averaging only in-bounds pixels (count_include_pad=False)."""
+
+  def __init__(self, stride: int):
+    self.stride = stride
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    s = self.stride
+    total = jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 3, 3, 1), (1, s, s, 1),
+                                  ((0, 0), (1, 1), (1, 1), (0, 0)))
+    return total / _pool_divisor(x.shape[1], x.shape[2], s).astype(x.dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# The registered primitives. Names and semantics as in the papers' code.
+
+
+@register("none")
+def _none(channels, stride, *, affine, rngs):
+  del channels, affine, rngs
+  return Zero(stride)
+
+
+@register("skip_connect")
+def _skip_connect(channels, stride, *, affine, rngs):
+  if stride == 1:
+    return Identity()
+  return FactorizedReduce(channels, channels, affine=affine, rngs=rngs)
+
+
+@register("max_pool_3x3")
+def _max_pool_3x3(channels, stride, *, affine, rngs):
+  del channels, affine, rngs
+  return MaxPool3x3(stride)
+
+
+@register("avg_pool_3x3")
+def _avg_pool_3x3(channels, stride, *, affine, rngs):
+  del channels, affine, rngs
+  return AvgPool3x3(stride)
+
+
+def _sep_conv(kernel: int) -> OpFactory:
+  def factory(channels, stride, *, affine, rngs):
+    return SepConv(channels, channels, kernel, stride, kernel // 2, affine=affine, rngs=rngs)
+  return factory
+
+
+def _dil_conv(kernel: int) -> OpFactory:
+  def factory(channels, stride, *, affine, rngs):
+    return DilConv(channels, channels, kernel, stride, kernel - 1, 2, affine=affine, rngs=rngs)
+  return factory
+
+
+def _nor_conv(kernel: int) -> OpFactory:
+  def factory(channels, stride, *, affine, rngs):
+    return ReLUConvBN(channels, channels, kernel, stride, kernel // 2, affine=affine, rngs=rngs)
+  return factory
+
+
+register("sep_conv_3x3")(_sep_conv(3))
+register("sep_conv_5x5")(_sep_conv(5))
+register("dil_conv_3x3")(_dil_conv(3))
+register("dil_conv_5x5")(_dil_conv(5))
+register("nor_conv_1x1")(_nor_conv(1))
+register("nor_conv_3x3")(_nor_conv(3))
