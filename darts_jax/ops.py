@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 from collections.abc import Callable, Iterator
 
 import jax
@@ -23,6 +24,17 @@ _REGISTRY: dict[str, OpFactory] = {}
 # PyTorch BatchNorm momentum 0.1 is Flax momentum 0.9 (Flax keeps 0.9 of the running value).
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def torch_default_init(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
+  """PyTorch's default conv/linear kernel init, U(+-1/sqrt(fan_in)) (kaiming_uniform, a=sqrt(5)).
+
+  Jitted as one program per shape: eager initializers compile every primitive for every new shape,
+  which made building a supernet of hundreds of ops take tens of seconds.
+  """
+  bound = 1.0 / np.sqrt(np.prod(shape[:-1]))
+  return jax.random.uniform(key, shape, dtype, -bound, bound)
 
 
 class UnknownOpError(KeyError):
@@ -89,12 +101,66 @@ def batch_norm(channels: int, *, affine: bool, rngs: nnx.Rngs) -> nnx.BatchNorm:
                        use_bias=affine, rngs=rngs)
 
 
+class Conv(nnx.Module):
+  """Bias-free 2D convolution on NHWC with PyTorch's explicit symmetric padding.
+
+  Not ``lax.conv``: vmapped over a supernet's edges, ``lax.conv`` becomes a grouped convolution that
+  XLA:CPU runs 10-20x slower. Dense convs are one matrix product over the stacked k*k patches;
+  depthwise convs accumulate ``tap * shifted input`` in a ``lax.scan`` over the taps, whose
+  rematerialized body keeps both the compiled program and the saved activations small.
+  """
+
+  def __init__(self, in_channels: int, out_channels: int, kernel: int, *, stride: int = 1,
+               padding: int = 0, dilation: int = 1, depthwise: bool = False, rngs: nnx.Rngs):
+    if depthwise and in_channels != out_channels:
+      raise ValueError(f"a depthwise conv keeps its channels, got {in_channels} -> {out_channels}")
+    shape = (kernel, kernel, 1, in_channels) if depthwise else (kernel, kernel, in_channels,
+                                                                  out_channels)
+    self.kernel = nnx.Param(torch_default_init(rngs.params(), shape))
+    self.size, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
+    self.depthwise = depthwise
+
+  def _geometry(self, x: jax.Array) -> tuple[jax.Array, tuple[int, int], list[tuple[int, int]]]:
+    """Padded input, output size, and the (row, col) offset of each kernel tap."""
+    p, s, d, k = self.padding, self.stride, self.dilation, self.size
+    if p:
+      x = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    out = ((x.shape[1] - d * (k - 1) - 1) // s + 1, (x.shape[2] - d * (k - 1) - 1) // s + 1)
+    return x, out, [(d * i, d * j) for i in range(k) for j in range(k)]
+
+  def _window(self, x: jax.Array, offset, out: tuple[int, int]) -> jax.Array:
+    """The strided view of ``x`` that kernel tap ``offset`` sees (offset may be traced)."""
+    s = self.stride
+    span = (x.shape[0], s * (out[0] - 1) + 1, s * (out[1] - 1) + 1, x.shape[3])
+    window = jax.lax.dynamic_slice(x, (0, offset[0], offset[1], 0), span)
+    return window[:, ::s, ::s, :] if s > 1 else window
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    kernel = self.kernel[...].astype(x.dtype)
+    x, out, offsets = self._geometry(x)
+    if not self.depthwise:
+      patches = [self._window(x, o, out) for o in offsets]
+      stacked = patches[0] if len(patches) == 1 else jnp.concatenate(patches, axis=-1)
+      return jnp.einsum("nhwc,co->nhwo", stacked, kernel.reshape(-1, kernel.shape[-1]))
+
+    @jax.checkpoint
+    def accumulate(total, tap):
+      offset, weights = tap
+      return total + self._window(x, offset, out) * weights, None
+
+    zeros = jnp.zeros((x.shape[0], *out, x.shape[3]), x.dtype)
+    taps = (jnp.asarray(offsets, jnp.int32), kernel.reshape(len(offsets), -1))
+    return jax.lax.scan(accumulate, zeros, taps)[0]
+
+
 def conv(in_channels: int, out_channels: int, kernel: int, *, stride: int = 1, padding: int = 0,
-         dilation: int = 1, groups: int = 1, rngs: nnx.Rngs) -> nnx.Conv:
-  """Bias-free conv with PyTorch's explicit symmetric padding (so stride 2 matches exactly)."""
-  return nnx.Conv(in_channels, out_channels, (kernel, kernel), strides=stride,
-                  padding=((padding, padding), (padding, padding)), kernel_dilation=dilation,
-                  feature_group_count=groups, use_bias=False, rngs=rngs)
+         dilation: int = 1, groups: int = 1, rngs: nnx.Rngs) -> Conv:
+  """A bias-free conv; ``groups`` is 1 (dense) or the channel count (depthwise)."""
+  if groups not in (1, in_channels):
+    raise ValueError(f"only dense or depthwise convs are supported, got groups={groups}")
+  return Conv(in_channels, out_channels, kernel, stride=stride, padding=padding,
+              dilation=dilation, depthwise=groups > 1,
+              rngs=rngs)
 
 
 def _strided(x: jax.Array, stride: int) -> jax.Array:
