@@ -169,9 +169,10 @@ def _strided(x: jax.Array, stride: int) -> jax.Array:
 
 def _pool_divisor(height: int, width: int, stride: int) -> np.ndarray:
   """Number of in-bounds pixels under each 3x3 window (count_include_pad=False), as a constant."""
-  rows = np.convolve(np.ones(height), np.ones(3), mode="same")[::stride]
-  cols = np.convolve(np.ones(width), np.ones(3), mode="same")[::stride]
-  return np.outer(rows, cols)[None, :, :, None].astype(np.float32)
+  def counts(size):
+    centres = np.arange(0, size, stride)
+    return np.minimum(centres + 1, size - 1) - np.maximum(centres - 1, 0) + 1
+  return np.outer(counts(height), counts(width))[None, :, :, None].astype(np.float32)
 
 
 class ReLUConvBN(nnx.Module):

@@ -9,10 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from darts_jax import genotypes, ops, relaxations
+from darts_jax import genotypes, ops
 from darts_jax.spaces.darts_cnn import DartsCNN
+from darts_jax.supernet import arch
 from darts_jax.supernet.mixed import MixedOp
-from darts_jax.variables import ArchParam
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,15 +150,12 @@ class DartsSupernet(DartsNetwork):
     super().__init__(cells, plans, in_channels=in_channels, num_classes=num_classes,
                      stem_multiplier=stem_multiplier, multiplier=space.multiplier, remat=remat,
                      rngs=rngs)
-    self.alphas = nnx.Dict({
-        label: ArchParam(1e-3 * jax.random.normal(rngs.params(), shape))
-        for label, shape in space.alpha_shapes().items()})
+    self.alphas = arch.init_alphas(space, rngs)
 
   def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None) -> jax.Array:
     """``mixing``: relaxed alphas per label; by default the softmax of this network's alphas."""
     if mixing is None:
-      mixing = relaxations.apply(relaxations.softmax,
-                                 {label: a[...] for label, a in self.alphas.items()})
+      mixing = arch.softmax_mixing(self.alphas)
     return super().__call__(x, mixing)
 
 

@@ -1,0 +1,32 @@
+"""Supernets and fixed networks for every search space, built from the same op factories."""
+
+from __future__ import annotations
+
+from flax import nnx
+
+from darts_jax import genotypes
+from darts_jax.spaces import DartsCNN, NB201, SearchSpace
+from darts_jax.supernet import darts_network, nb201_network
+from darts_jax.supernet.mixed import MixedOp
+
+
+def build(space: SearchSpace, *, rngs: nnx.Rngs, **network_kwargs) -> nnx.Module:
+  """The search network of ``space``; keyword arguments size it (channels, layers, ...)."""
+  if isinstance(space, DartsCNN):
+    return darts_network.DartsSupernet(space, rngs=rngs, **network_kwargs)
+  if isinstance(space, NB201):
+    return nb201_network.NB201Supernet(space, rngs=rngs, **network_kwargs)
+  raise ValueError(f"no supernet is defined for search space {space.name!r}")
+
+
+def fixed(genotype: genotypes.Genotype, space: SearchSpace | None = None, *, rngs: nnx.Rngs,
+          **network_kwargs) -> nnx.Module:
+  """The discrete network of ``genotype`` (its space inferred from the genotype when not given)."""
+  if isinstance(genotype, genotypes.DartsGenotype):
+    return darts_network.fixed_network(genotype, space, rngs=rngs, **network_kwargs)
+  if isinstance(genotype, genotypes.NB201Genotype):
+    return nb201_network.fixed_network(genotype, space, rngs=rngs, **network_kwargs)
+  raise TypeError(f"not a genotype: {genotype!r}")
+
+
+__all__ = ["MixedOp", "build", "fixed", "darts_network", "nb201_network"]

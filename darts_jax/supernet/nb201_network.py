@@ -1,0 +1,118 @@
+"""NAS-Bench-201 networks: stem, 3 stages of N cells joined by residual reduction blocks, classifier."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from darts_jax import genotypes, ops
+from darts_jax.spaces.nb201 import NB201
+from darts_jax.supernet import arch
+from darts_jax.supernet.mixed import MixedOp
+
+
+class ResidualReduction(nnx.Module):
+  """The NAS-Bench-201 residual block between stages: two ReLU-Conv-BN 3x3 (the first strided)
+  plus a 2x2 average-pool + 1x1 conv shortcut."""
+
+  def __init__(self, in_channels: int, out_channels: int, *, rngs: nnx.Rngs):
+    self.conv_a = ops.ReLUConvBN(in_channels, out_channels, 3, 2, 1, affine=True, rngs=rngs)
+    self.conv_b = ops.ReLUConvBN(out_channels, out_channels, 3, 1, 1, affine=True, rngs=rngs)
+    self.shortcut = ops.conv(in_channels, out_channels, 1, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    n, h, w, c = x.shape
+    pooled = x[:, :h // 2 * 2, :w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+    return self.shortcut(pooled) + self.conv_b(self.conv_a(x))
+
+
+class SearchCell(nnx.Module):
+  """Node j = sum over i < j of a mixed op on node i; one vectorized mixed-op group per node."""
+
+  def __init__(self, space: NB201, channels: int, *, rngs: nnx.Rngs):
+    self.label = "cell"
+    self.groups = nnx.List([MixedOp(space.op_names, channels, 1, j, rngs=rngs)
+                            for j in range(1, space.num_nodes)])
+    self.rows = tuple(tuple(space.edge_index(j, i) for i in range(j))
+                      for j in range(1, space.num_nodes))
+
+  def __call__(self, x: jax.Array, weights: jax.Array) -> jax.Array:
+    nodes = [x]
+    for group, rows in zip(self.groups, self.rows):
+      nodes.append(group(jnp.stack(nodes), weights[np.array(rows)]).sum(axis=0))
+    return nodes[-1]
+
+
+class FixedCell(nnx.Module):
+  """A discrete NAS-Bench-201 cell: every edge i -> j applies its genotype op."""
+
+  def __init__(self, genotype: genotypes.NB201Genotype, channels: int, *, rngs: nnx.Rngs):
+    self.label = "cell"
+    self.sources = tuple(tuple(i for _, i in node) for node in genotype.nodes)
+    self.ops = nnx.List([nnx.List([ops.get(op)(channels, 1, affine=True, rngs=rngs)
+                                   for op, _ in node]) for node in genotype.nodes])
+
+  def __call__(self, x: jax.Array, weights: jax.Array | None = None) -> jax.Array:
+    del weights
+    nodes = [x]
+    for node_ops, sources in zip(self.ops, self.sources):
+      nodes.append(sum(op(nodes[i]) for op, i in zip(node_ops, sources)))
+    return nodes[-1]
+
+
+class NB201Network(nnx.Module):
+  """Stem conv 3x3 -> [N cells, reduction] x 2 -> N cells -> BN-ReLU -> pool -> classifier."""
+
+  def __init__(self, make_cell, *, channels: int, cells_per_stage: int, num_classes: int,
+               in_channels: int, rngs: nnx.Rngs):
+    self.in_channels = in_channels
+    self.stem_conv = ops.conv(in_channels, channels, 3, padding=1, rngs=rngs)
+    self.stem_bn = ops.batch_norm(channels, affine=True, rngs=rngs)
+    layers, c = [], channels
+    for stage in range(3):
+      if stage:
+        layers.append(ResidualReduction(c, 2 * c, rngs=rngs))
+        c *= 2
+      layers.extend(make_cell(c) for _ in range(cells_per_stage))
+    self.layers = nnx.List(layers)
+    self.last_bn = ops.batch_norm(c, affine=True, rngs=rngs)
+    self.classifier = nnx.Linear(c, num_classes, rngs=rngs)
+
+  def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None) -> jax.Array:
+    if x.ndim != 4 or x.shape[-1] != self.in_channels:
+      raise ValueError(f"expected NHWC images with {self.in_channels} channels, got shape {x.shape}")
+    x = self.stem_bn(self.stem_conv(x))
+    for layer in self.layers:
+      if isinstance(layer, ResidualReduction):
+        x = layer(x)
+      else:
+        x = layer(x, None if mixing is None else mixing[layer.label])
+    return self.classifier(jax.nn.relu(self.last_bn(x)).mean(axis=(1, 2)))
+
+
+class NB201Supernet(NB201Network):
+  """The NAS-Bench-201 search network (C=16, N=5 in the benchmark's protocol); alphas are ArchParams."""
+
+  def __init__(self, space: NB201, *, channels: int = 16, cells_per_stage: int = 5,
+               num_classes: int = 10, in_channels: int = 3, rngs: nnx.Rngs):
+    super().__init__(lambda c: SearchCell(space, c, rngs=rngs), channels=channels,
+                     cells_per_stage=cells_per_stage, num_classes=num_classes,
+                     in_channels=in_channels, rngs=rngs)
+    self.alphas = arch.init_alphas(space, rngs)
+
+  def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None) -> jax.Array:
+    if mixing is None:
+      mixing = arch.softmax_mixing(self.alphas)
+    return super().__call__(x, mixing)
+
+
+def fixed_network(genotype: genotypes.NB201Genotype, space: NB201 | None = None, *,
+                  channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10,
+                  in_channels: int = 3, rngs: nnx.Rngs) -> NB201Network:
+  """The discrete NAS-Bench-201 network of a genotype (``affine=True`` ops)."""
+  (space or NB201()).validate(genotype)
+  return NB201Network(lambda c: FixedCell(genotype, c, rngs=rngs), channels=channels,
+                      cells_per_stage=cells_per_stage, num_classes=num_classes,
+                      in_channels=in_channels, rngs=rngs)

@@ -1,0 +1,29 @@
+"""Shared test helpers: files in ../shared/data beside the checkout, and the NB201 tables folder."""
+
+import os
+import pathlib
+
+import pytest
+
+from darts_jax import tabular
+
+SHARED_DATA = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def shared_file(name: str) -> pathlib.Path:
+  """``../shared/data/<name>``; skips the calling test, naming the file, when it is absent."""
+  path = SHARED_DATA / name
+  if not path.is_file():
+    pytest.skip(f"benchmark data file {name} not found at {path}")
+  return path
+
+
+@pytest.fixture(scope="session")
+def tables_dir() -> str:
+  """``$DARTS_JAX_TABLES`` or ``../shared/data``; skips, naming the file, when a table is absent."""
+  path = pathlib.Path(os.environ.get(tabular.ENV_VAR) or SHARED_DATA)
+  for name in tabular.FILES:
+    if not (path / name).is_file():
+      pytest.skip(f"NAS-Bench-201 table {name} not found in {path}; set {tabular.ENV_VAR} to the "
+                  "folder that holds it")
+  return str(path)
