@@ -1,4 +1,4 @@
-"""Reproduces the NAS-Bench-201 table for table-query methods: python -m experiments.reproduce_nb201."""
+"""Reproduces NAS-Bench-201's table-query rows: python -m experiments.reproduce_nb201 --seeds=100."""
 
 from absl import app, flags
 

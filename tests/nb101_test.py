@@ -68,7 +68,8 @@ def test_isomorphic_cells_hash_equal_and_different_cells_do_not():
 
 
 def test_hash_ignores_vertices_off_every_path():
-  dangling = NB101Cell([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]], [INPUT, C3, MP, OUTPUT])
+  dangling = NB101Cell([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]],
+                       [INPUT, C3, MP, OUTPUT])
   plain = NB101Cell([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, C3, OUTPUT])
   assert SPACE.hash(dangling) == SPACE.hash(plain)
 

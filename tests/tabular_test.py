@@ -10,7 +10,8 @@ from darts_jax import genotypes, tabular
 from darts_jax.tabular import correlation
 from experiments import proxy_correlation
 
-ALL_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+ALL_SKIP = ("|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|"
+            "skip_connect~2|")
 BEST_C10 = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
             "nor_conv_1x1~2|")
 
@@ -47,7 +48,8 @@ def test_every_cell_and_column(tables):
 
 def test_twelve_epoch_and_latency_rows_follow_the_architecture(tables):
   # Row 1 of both raw files is the same cell; values read from the gzip files by hand.
-  arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+  arch = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+          "skip_connect~2|")
   assert tables.query(arch, "valid_accuracy", "cifar10", 12) == pytest.approx(82.834, abs=1e-3)
   assert tables.query(arch, "test_accuracy", "cifar100", 12) == pytest.approx(58.26, abs=1e-3)
   assert tables.query(arch, "latency", device="1080ti_1") == pytest.approx(12.9003, abs=1e-4)
@@ -87,7 +89,8 @@ def test_missing_files_name_the_file_and_the_fix(tmp_path, monkeypatch):
   monkeypatch.delenv(tabular.ENV_VAR, raising=False)
   with pytest.raises(tabular.TablesNotFoundError, match=tabular.ENV_VAR):
     tabular.load()
-  with pytest.raises(tabular.TablesNotFoundError, match="nb201_test_acc_200ep.csv.gz.*DARTS_JAX_TABLES"):
+  with pytest.raises(tabular.TablesNotFoundError,
+                     match="nb201_test_acc_200ep.csv.gz.*DARTS_JAX_TABLES"):
     tabular.load(tmp_path)
 
 

@@ -2,21 +2,21 @@
 
 from darts_jax.spaces.base import SearchSpace
 from darts_jax.spaces.darts_cnn import PRIMITIVES, DartsCNN
+from darts_jax.spaces.nb101 import NB101
 from darts_jax.spaces.nb201 import NB201_OPS, NB201
 
-_SPACES = {DartsCNN.name: DartsCNN, NB201.name: NB201}
+_SPACES = {DartsCNN.name: DartsCNN, NB201.name: NB201, NB101.name: NB101}
 
 
 def get(name: str, **kwargs) -> SearchSpace:
   """A search space by name; keyword arguments (e.g. ``op_names``) configure it."""
-  try:
-    return _SPACES[name](**kwargs)
-  except KeyError:
-    raise ValueError(f"unknown search space {name!r}; choose one of {sorted(_SPACES)}") from None
+  if name not in _SPACES:
+    raise ValueError(f"unknown search space {name!r}; choose one of {sorted(_SPACES)}")
+  return _SPACES[name](**kwargs)
 
 
 def names() -> list[str]:
   return sorted(_SPACES)
 
 
-__all__ = ["SearchSpace", "DartsCNN", "NB201", "PRIMITIVES", "NB201_OPS", "get", "names"]
+__all__ = ["SearchSpace", "DartsCNN", "NB101", "NB201", "PRIMITIVES", "NB201_OPS", "get", "names"]

@@ -1,4 +1,4 @@
-"""Non-gradient search strategies behind one ask/tell interface: ``strategies.make('rea', enc, seed=0)``."""
+"""Non-gradient search strategies behind one ask/tell interface: ``make('rea', enc, seed=0)``."""
 
 from darts_jax.strategies.base import Evaluator, SearchResult, Strategy, TableEvaluator, run
 from darts_jax.strategies.bayesian import TPEBayesOpt

@@ -51,8 +51,7 @@ def check_methods(methods: Sequence[str]) -> None:
 
 
 def run_method(method: str, seeds: int, tables, budget: int = DEFAULT_BUDGET) -> MethodResult:
-  """Searches ``seeds`` times on the 12-epoch signal and looks up each returned cell's 200-epoch test
-  accuracy on every dataset."""
+  """Searches ``seeds`` times on the 12-epoch signal; reports each returned cell's final accuracies."""
   encoding = CategoricalEncoding()
   reported = np.stack([tables.column(*key) for key in REPORTED], axis=1)
   start, finals, archs = time.perf_counter(), [], []

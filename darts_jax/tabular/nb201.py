@@ -1,4 +1,4 @@
-"""NAS-Bench-201 tables (200-epoch test, 12-epoch test/validation accuracy, device latency), read once."""
+"""NAS-Bench-201 tables: 200-epoch test, 12-epoch test/validation accuracy, latency; read once."""
 
 from __future__ import annotations
 

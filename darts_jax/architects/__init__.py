@@ -1,0 +1,102 @@
+"""Bilevel optimizers ("architects"): how the alpha gradient is computed from train and val batches.
+
+Every architect is a pure function with one signature::
+
+    hypergradient(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step)
+        -> (alpha_gradient, (val_loss, val_aux))
+
+``loss_fn(arch, weights, batch) -> (loss, aux)``; ``virtual_step(weights, weight_grads) -> weights'``
+is one step of the real weight optimizer (momentum and weight decay included, no state change), which
+second-order methods unroll. First-order methods ignore it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+Hypergradient = Callable[..., tuple]
+
+
+def first_order(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step=None):
+  """DARTS first order: the gradient of the validation loss w.r.t. alphas at the current weights."""
+  del train_batch, virtual_step
+  (loss, aux), grads = jax.value_and_grad(lambda a: loss_fn(a, weights, val_batch),
+                                         has_aux=True)(arch)
+  return grads, (loss, aux)
+
+
+def _unrolled(loss_fn, arch, weights, train_batch, virtual_step):
+  """w' = one virtual weight-optimizer step on the training batch."""
+  weight_grads = jax.grad(lambda w: loss_fn(arch, w, train_batch)[0])(weights)
+  return virtual_step(weights, weight_grads)
+
+
+def _val_grads_at(loss_fn, arch, unrolled_weights, val_batch):
+  """(dL_val/dalpha, dL_val/dw') at the unrolled weights, and the loss with its aux."""
+  (loss, aux), (grad_arch, grad_weights) = jax.value_and_grad(
+      loss_fn, argnums=(0, 1), has_aux=True)(arch, unrolled_weights, val_batch)
+  return grad_arch, grad_weights, (loss, aux)
+
+
+def second_order(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step):
+  """Exact DARTS second order: d/dalpha L_val(w'(alpha), alpha), w' = virtual_step(w, dL_train/dw).
+
+  The dependence of w' on alpha runs through dL_train/dw only, so the hypergradient is
+  dL_val/dalpha - (d^2 L_train / dalpha dw) . J^T v with v = dL_val/dw' pulled back through the
+  (linear in the gradient) virtual step; we differentiate the whole unrolled objective with
+  ``jax.vjp`` so momentum, weight decay and any optimizer transform are handled exactly.
+  """
+  def weight_gradient(a):
+    return jax.grad(lambda w: loss_fn(a, w, train_batch)[0])(weights)
+
+  train_grads, pullback = jax.vjp(weight_gradient, arch)
+  unrolled = virtual_step(weights, train_grads)
+  grad_arch, grad_unrolled, val = _val_grads_at(loss_fn, arch, unrolled, val_batch)
+  # Cotangent of the train gradient: d w'/d g is linear; get it with a VJP of the virtual step.
+  _, step_pullback = jax.vjp(lambda g: virtual_step(weights, g), train_grads)
+  (grad_train_grads,) = step_pullback(grad_unrolled)
+  (indirect,) = pullback(grad_train_grads)
+  return jax.tree.map(jnp.add, grad_arch, indirect), val
+
+
+def second_order_fd(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step,
+                    epsilon: float = 0.01):
+  """The DARTS paper's approximation: the mixed second derivative by a central difference around
+  the current weights, with step ``epsilon / ||v||`` (quark0/darts ``architect.py``)."""
+  unrolled = _unrolled(loss_fn, arch, weights, train_batch, virtual_step)
+  grad_arch, grad_unrolled, val = _val_grads_at(loss_fn, arch, unrolled, val_batch)
+  _, step_pullback = jax.vjp(lambda g: virtual_step(weights, g), jax.tree.map(jnp.zeros_like,
+                                                                               weights))
+  (direction,) = step_pullback(grad_unrolled)  # = -xi * v for plain SGD
+  radius = epsilon / (optax.global_norm(direction) + 1e-12)
+
+  def train_alpha_grad(sign):
+    shifted = jax.tree.map(lambda w, d: w + sign * radius * d, weights, direction)
+    return jax.grad(lambda a: loss_fn(a, shifted, train_batch)[0])(arch)
+
+  plus, minus = train_alpha_grad(1.0), train_alpha_grad(-1.0)
+  indirect = jax.tree.map(lambda p, m: (p - m) / (2 * radius), plus, minus)
+  return jax.tree.map(jnp.add, grad_arch, indirect), val
+
+
+_ARCHITECTS: dict[str, Hypergradient] = {
+    "first_order": first_order,
+    "second_order": second_order,
+    "second_order_fd": second_order_fd,
+}
+
+
+def get(name: str) -> Hypergradient:
+  """The architect registered as ``name``."""
+  try:
+    return _ARCHITECTS[name]
+  except KeyError:
+    raise ValueError(f"unknown architect {name!r}; choose one of {sorted(_ARCHITECTS)}") from None
+
+
+def names() -> list[str]:
+  return sorted(_ARCHITECTS)

@@ -1,0 +1,186 @@
+"""Bilevel architecture search: the jitted search step and the search loop ``run(config, workdir)``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from flax import nnx
+
+from darts_jax import architects, checkpoint, data, genotypes, optim, spaces, supernet, variables
+
+
+class SearchState(NamedTuple):
+  """Everything a search needs to continue bit-exactly."""
+
+  step: jax.Array
+  arch: Any
+  weights: Any
+  stats: Any
+  arch_opt: Any
+  weight_opt: Any
+  key: jax.Array
+
+
+@dataclasses.dataclass
+class SearchResult:
+  genotype: genotypes.Genotype
+  alphas: dict[str, np.ndarray]
+  history: list[dict]
+
+
+def cross_entropy_loss(graphdef):
+  """``loss(arch, weights, stats, batch) -> (loss, (new_stats, logits))`` for a split supernet."""
+  def loss(arch, weights, stats, batch):
+    model = nnx.merge(graphdef, arch, weights, stats, copy=True)
+    logits = model(batch["image"])
+    value = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
+    return value, (nnx.state(model, nnx.BatchStat), logits)
+  return loss
+
+
+def _accuracy(logits, labels):
+  return jnp.mean(jnp.argmax(logits, -1) == labels)
+
+
+def make_search_step(graphdef, config: ml_collections.ConfigDict, schedule):
+  """The pure search step: alpha step on a validation batch, then a weight step on a training batch
+  (the reference order). Alpha steps leave weights and BN statistics untouched."""
+  loss = cross_entropy_loss(graphdef)
+  hypergradient = architects.get(config.architect)
+  alpha_tx, weight_tx = optimizers(config, schedule)
+
+  def step(state: SearchState, train_batch, val_batch):
+    frozen_stats = lambda a, w, b: loss(a, w, state.stats, b)
+    virtual = optim.virtual_step(schedule, state.weight_opt, momentum=config.weights.momentum,
+                                 weight_decay=config.weights.weight_decay)
+    arch_grads, (val_loss, (_, val_logits)) = hypergradient(
+        frozen_stats, state.arch, state.weights, train_batch, val_batch, virtual_step=virtual)
+    updates, arch_opt = alpha_tx.update(arch_grads, state.arch_opt, state.arch)
+    arch = optax.apply_updates(state.arch, updates)
+
+    (train_loss, (stats, logits)), weight_grads = jax.value_and_grad(
+        loss, argnums=1, has_aux=True)(arch, state.weights, state.stats, train_batch)
+    updates, weight_opt = weight_tx.update(weight_grads, state.weight_opt, state.weights)
+    weights = optax.apply_updates(state.weights, updates)
+    metrics = {"train_loss": train_loss, "train_acc": _accuracy(logits, train_batch["label"]),
+               "val_loss": val_loss, "val_acc": _accuracy(val_logits, val_batch["label"])}
+    return SearchState(state.step + 1, arch, weights, stats, arch_opt, weight_opt,
+                       state.key), metrics
+
+  return step
+
+
+def optimizers(config, schedule):
+  alpha_tx = optim.alpha_optimizer(config.alphas.lr, b1=config.alphas.b1, b2=config.alphas.b2,
+                                   weight_decay=config.alphas.weight_decay)
+  weight_tx = optim.weight_optimizer(schedule, momentum=config.weights.momentum,
+                                     weight_decay=config.weights.weight_decay,
+                                     clip_norm=config.weights.clip_norm)
+  return alpha_tx, weight_tx
+
+
+def build_space(config) -> spaces.SearchSpace:
+  kwargs = {"op_names": tuple(config.ops)} if config.get("ops") else {}
+  return spaces.get(config.space, **kwargs)
+
+
+def init_state(config, dataset: data.Dataset, schedule):
+  """Builds the supernet; returns ``(graphdef, space, state)``."""
+  space = build_space(config)
+  model = supernet.build(space, rngs=nnx.Rngs(config.seed), num_classes=dataset.num_classes,
+                         in_channels=dataset.image_shape[-1], **config.network.to_dict())
+  graphdef, arch, weights, stats = variables.split(model)
+  alpha_tx, weight_tx = optimizers(config, schedule)
+  state = SearchState(jnp.zeros((), jnp.int32), arch, weights, stats, alpha_tx.init(arch),
+                      weight_tx.init(weights), jax.random.PRNGKey(config.seed))
+  return graphdef, space, state
+
+
+def alphas_of(state: SearchState) -> dict[str, np.ndarray]:
+  return {label: np.asarray(a) for label, a in nnx.to_pure_dict(state.arch)["alphas"].items()}
+
+
+def _softmax(alphas):
+  return {k: np.round(np.asarray(jax.nn.softmax(v, axis=-1)), 4).tolist() for k, v in alphas.items()}
+
+
+def _read_history(path: str, upto_epoch: int) -> list[dict]:
+  """Metrics records of epochs < ``upto_epoch`` (later ones belong to an interrupted epoch)."""
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    records = [json.loads(line) for line in f if line.strip()]
+  return [r for r in records if r["epoch"] < upto_epoch]
+
+
+def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> SearchResult:
+  """Searches, checkpointing every epoch into ``workdir`` (resuming from it when a checkpoint exists),
+  and writes ``metrics.jsonl`` and ``genotype.json``."""
+  os.makedirs(workdir, exist_ok=True)
+  dataset = data.load(config.data.name, seed=config.seed, test_fraction=config.data.test_fraction)
+  train = data.Batches(dataset.train, config.batch_size, seed=config.seed)
+  val = data.Batches(dataset.val, config.batch_size, seed=config.seed + 1)
+  steps_per_epoch = train.batches_per_pass
+  schedule = optim.epoch_cosine(config.weights.lr, config.weights.min_lr, config.epochs,
+                                steps_per_epoch)
+  graphdef, space, state = init_state(config, dataset, schedule)
+  report(f"search: {config.architect} on {space.name}, data {dataset.name} from {dataset.source}; "
+         f"{len(dataset.train)}/{len(dataset.val)} train/val images of {dataset.image_shape}, "
+         f"{steps_per_epoch} steps per epoch, {config.epochs} epochs")
+
+  mngr = checkpoint.manager(workdir)
+  start_epoch = 0
+  restored = checkpoint.restore_latest(mngr, state)
+  if restored is not None:
+    state, meta = restored
+    start_epoch = meta["epoch"] + 1
+    train.restore(meta["train_position"])
+    val.restore(meta["val_position"])
+    report(f"resumed from {mngr.directory} after epoch {meta['epoch']}")
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  history = _read_history(metrics_path, start_epoch)
+  with open(metrics_path, "w") as f:
+    f.writelines(json.dumps(r) + "\n" for r in history)
+
+  step = jax.jit(make_search_step(graphdef, config, schedule), donate_argnums=0)
+  started = time.time()
+  for epoch in range(start_epoch, config.epochs):
+    epoch_start = time.time()
+    totals = None
+    for _ in range(steps_per_epoch):
+      state, metrics = step(state, next(train), next(val))
+      totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
+    record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
+    if not all(np.isfinite(v) for v in record.values()):
+      raise FloatingPointError(
+          f"search diverged in epoch {epoch}: {record}. The last good checkpoint (after epoch "
+          f"{epoch - 1}) is kept in {mngr.directory}; lower --config.weights.lr or "
+          "--config.alphas.lr and resume from it.")
+    alphas = alphas_of(state)
+    genotype = space.discretize(alphas)
+    seconds = time.time() - epoch_start
+    eta = (time.time() - started) / (epoch + 1 - start_epoch) * (config.epochs - epoch - 1)
+    record.update(epoch=epoch, seconds=round(seconds, 3), genotype=str(genotype),
+                  lr=float(optim.current_lr(schedule, state.weight_opt)), alphas=_softmax(alphas))
+    history.append(record)
+    with open(metrics_path, "a") as f:
+      f.write(json.dumps(record) + "\n")
+    checkpoint.save(mngr, epoch, state, {"epoch": epoch, "train_position": train.position,
+                                          "val_position": val.position})
+    report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
+           f"acc {record['train_acc']:.3f}  val loss {record['val_loss']:.4f} "
+           f"acc {record['val_acc']:.3f}  {seconds:.1f}s  eta {eta:.0f}s  {genotype}")
+
+  alphas = alphas_of(state)
+  genotype = space.discretize(alphas)
+  genotypes.save(genotype, os.path.join(workdir, "genotype.json"))
+  return SearchResult(genotype, alphas, history)

@@ -1,0 +1,23 @@
+"""The default search: first-order DARTS on the embedded digits dataset, a few minutes on 2 CPU cores."""
+
+import ml_collections
+
+
+def get_config(arg: str = "") -> ml_collections.ConfigDict:
+  """``arg`` may be 'quick' for a smoke-test-sized run."""
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.space = "darts_cnn"
+  c.ops = ()  # empty: the space's standard op set
+  c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3})
+  c.data = ml_collections.ConfigDict({"name": "digits", "test_fraction": 0.2})
+  c.batch_size = 64
+  c.epochs = 10
+  c.architect = "first_order"
+  c.weights = ml_collections.ConfigDict(
+      {"lr": 0.025, "min_lr": 0.001, "momentum": 0.9, "weight_decay": 3e-4, "clip_norm": 5.0})
+  c.alphas = ml_collections.ConfigDict(
+      {"lr": 3e-4, "b1": 0.5, "b2": 0.999, "weight_decay": 1e-3})
+  if arg == "quick":
+    c.network.channels, c.network.layers, c.epochs, c.batch_size = 4, 3, 2, 32
+  return c
