@@ -51,30 +51,43 @@ def _accuracy(logits, labels):
   return jnp.mean(jnp.argmax(logits, -1) == labels)
 
 
-def make_search_step(graphdef, config: ml_collections.ConfigDict, schedule):
-  """The pure search step: alpha step on a validation batch, then a weight step on a training batch
-  (the reference order). Alpha steps leave weights and BN statistics untouched."""
+def make_steps(graphdef, config: ml_collections.ConfigDict, schedule):
+  """The pure ``(alpha_step, weight_step)`` pair. An alpha step leaves weights and BatchNorm
+  statistics untouched; a weight step leaves alphas untouched."""
   loss = cross_entropy_loss(graphdef)
   hypergradient = architects.get(config.architect)
   alpha_tx, weight_tx = optimizers(config, schedule)
 
-  def step(state: SearchState, train_batch, val_batch):
+  def alpha_step(state: SearchState, train_batch, val_batch):
     frozen_stats = lambda a, w, b: loss(a, w, state.stats, b)
     virtual = optim.virtual_step(schedule, state.weight_opt, momentum=config.weights.momentum,
                                  weight_decay=config.weights.weight_decay)
-    arch_grads, (val_loss, (_, val_logits)) = hypergradient(
+    grads, (val_loss, (_, logits)) = hypergradient(
         frozen_stats, state.arch, state.weights, train_batch, val_batch, virtual_step=virtual)
-    updates, arch_opt = alpha_tx.update(arch_grads, state.arch_opt, state.arch)
-    arch = optax.apply_updates(state.arch, updates)
+    updates, arch_opt = alpha_tx.update(grads, state.arch_opt, state.arch)
+    state = state._replace(arch=optax.apply_updates(state.arch, updates), arch_opt=arch_opt)
+    return state, {"val_loss": val_loss, "val_acc": _accuracy(logits, val_batch["label"])}
 
-    (train_loss, (stats, logits)), weight_grads = jax.value_and_grad(
-        loss, argnums=1, has_aux=True)(arch, state.weights, state.stats, train_batch)
-    updates, weight_opt = weight_tx.update(weight_grads, state.weight_opt, state.weights)
-    weights = optax.apply_updates(state.weights, updates)
-    metrics = {"train_loss": train_loss, "train_acc": _accuracy(logits, train_batch["label"]),
-               "val_loss": val_loss, "val_acc": _accuracy(val_logits, val_batch["label"])}
-    return SearchState(state.step + 1, arch, weights, stats, arch_opt, weight_opt,
-                       state.key), metrics
+  def weight_step(state: SearchState, train_batch):
+    (train_loss, (stats, logits)), grads = jax.value_and_grad(loss, argnums=1, has_aux=True)(
+        state.arch, state.weights, state.stats, train_batch)
+    updates, weight_opt = weight_tx.update(grads, state.weight_opt, state.weights)
+    state = state._replace(step=state.step + 1, weights=optax.apply_updates(state.weights, updates),
+                           stats=stats, weight_opt=weight_opt)
+    return state, {"train_loss": train_loss, "train_acc": _accuracy(logits, train_batch["label"])}
+
+  return alpha_step, weight_step
+
+
+def make_search_step(graphdef, config: ml_collections.ConfigDict, schedule):
+  """One search iteration: alpha step on a validation batch, then weight step on a training batch
+  (the reference order), as one pure function to jit."""
+  alpha_step, weight_step = make_steps(graphdef, config, schedule)
+
+  def step(state: SearchState, train_batch, val_batch):
+    state, val_metrics = alpha_step(state, train_batch, val_batch)
+    state, train_metrics = weight_step(state, train_batch)
+    return state, {**train_metrics, **val_metrics}
 
   return step
 
@@ -161,10 +174,11 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
     record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
     if not all(np.isfinite(v) for v in record.values()):
+      kept = (f"the last good checkpoint (after epoch {epoch - 1}) is kept in {mngr.directory}"
+              if epoch else "no checkpoint was written")
       raise FloatingPointError(
-          f"search diverged in epoch {epoch}: {record}. The last good checkpoint (after epoch "
-          f"{epoch - 1}) is kept in {mngr.directory}; lower --config.weights.lr or "
-          "--config.alphas.lr and resume from it.")
+          f"search diverged (non-finite loss) in epoch {epoch}: {record}; {kept}. Lower "
+          "--config.weights.lr or --config.alphas.lr and run again (it resumes from the checkpoint).")
     alphas = alphas_of(state)
     genotype = space.discretize(alphas)
     seconds = time.time() - epoch_start

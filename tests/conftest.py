@@ -27,3 +27,14 @@ def tables_dir() -> str:
       pytest.skip(f"NAS-Bench-201 table {name} not found in {path}; set {tabular.ENV_VAR} to the "
                   "folder that holds it")
   return str(path)
+
+
+def pytest_configure(config):
+  """A persistent XLA compilation cache shared by the tests (and their subprocesses): tests that
+  build the same program compile it once."""
+  import jax
+
+  cache = pathlib.Path(config.rootpath) / ".pytest_cache" / "jax"
+  os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache))
+  jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

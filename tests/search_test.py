@@ -1,0 +1,160 @@
+"""The search step and loop: variable separation, no retracing, learning, determinism, resume, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from darts_jax import data, genotypes, optim, search
+from experiments.configs import nb201_digits
+
+
+def tiny_config(**overrides):
+  """NB201 supernet of one cell per stage on digits: compiles in seconds."""
+  c = nb201_digits.get_config("quick")
+  c.epochs = 3
+  c.update_from_flattened_dict(overrides)
+  return c
+
+
+@pytest.fixture(scope="module")
+def tiny():
+  config = tiny_config()
+  dataset = data.load("digits", seed=0)
+  schedule = optim.epoch_cosine(0.025, 0.001, config.epochs, 10)
+  graphdef, _, state = search.init_state(config, dataset, schedule)
+  batches = data.Batches(dataset.train, 32, seed=0)
+  return config, graphdef, schedule, state, next(batches), next(batches)
+
+
+def _changed(a, b):
+  return any(bool(jnp.any(x != y)) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def test_alpha_step_changes_only_alphas_and_weight_step_only_weights(tiny):
+  config, graphdef, schedule, state, train, val = tiny
+  alpha_step, weight_step = search.make_steps(graphdef, config, schedule)
+  after_alpha, _ = jax.jit(alpha_step)(state, train, val)
+  assert _changed(state.arch, after_alpha.arch)
+  assert not _changed(state.weights, after_alpha.weights)
+  assert not _changed(state.stats, after_alpha.stats)
+  after_weights, _ = jax.jit(weight_step)(state, train)
+  assert not _changed(state.arch, after_weights.arch)
+  assert _changed(state.weights, after_weights.weights)
+  assert _changed(state.stats, after_weights.stats)
+
+
+def test_search_step_compiles_once(tiny):
+  config, graphdef, schedule, state, train, val = tiny
+  step = jax.jit(chex.assert_max_traces(search.make_search_step(graphdef, config, schedule), n=1))
+  for _ in range(3):
+    state, metrics = step(state, train, val)
+  chex.assert_tree_all_finite(metrics)
+  assert int(state.step) == 3
+
+
+def test_alpha_descent_finds_the_op_that_produced_the_target():
+  """One mixed edge over parameter-free ops; the target is avg_pool_3x3(x): its alpha must win."""
+  from flax import nnx
+  from darts_jax import architects, supernet
+
+  names = ("skip_connect", "max_pool_3x3", "avg_pool_3x3", "none")
+  edge = supernet.MixedOp(names, 3, 1, 1, rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.key(0), (1, 4, 6, 6, 3))
+  batch = {"x": x, "y": edge.ops[2](x[0])[None]}
+  graphdef, state = nnx.split(edge)
+
+  def loss(alphas, weights, b):
+    out = nnx.merge(graphdef, state, copy=True)(b["x"], jax.nn.softmax(alphas, axis=-1))
+    return jnp.mean((out - b["y"]) ** 2), out
+
+  tx = optim.alpha_optimizer(0.05)
+  alphas = 1e-3 * jax.random.normal(jax.random.key(1), (1, len(names)))
+  opt_state = tx.init(alphas)
+  for _ in range(100):
+    grads, _ = architects.first_order(loss, alphas, None, batch, batch)
+    updates, opt_state = tx.update(grads, opt_state, alphas)
+    alphas = alphas + updates
+  assert int(jnp.argmax(alphas)) == names.index("avg_pool_3x3"), alphas
+
+
+def test_search_learns_digits_and_is_deterministic(tmp_path):
+  first = search.run(tiny_config(), str(tmp_path / "a"), report=lambda _: None)
+  assert first.history[-1]["val_acc"] > 0.5  # chance is 0.1
+  again = search.run(tiny_config(), str(tmp_path / "b"), report=lambda _: None)
+  other = search.run(tiny_config(seed=1), str(tmp_path / "c"), report=lambda _: None)
+  assert again.genotype == first.genotype
+  for label in first.alphas:
+    np.testing.assert_array_equal(again.alphas[label], first.alphas[label])
+    assert not np.array_equal(other.alphas[label], first.alphas[label])
+  records = [json.loads(line) for line in open(tmp_path / "a" / "metrics.jsonl")]
+  assert [r["epoch"] for r in records] == [0, 1, 2]
+  assert np.allclose(np.sum(records[-1]["alphas"]["cell"], axis=-1), 1.0, atol=1e-3)
+  assert genotypes.load(tmp_path / "a" / "genotype.json") == first.genotype
+
+
+class _Interrupt(Exception):
+  pass
+
+
+def test_interrupted_search_resumes_bit_exactly(tmp_path):
+  uninterrupted = search.run(tiny_config(), str(tmp_path / "full"), report=lambda _: None)
+
+  def stop_after_first_epoch(line):
+    if line.startswith("epoch 1/"):
+      raise _Interrupt
+
+  with pytest.raises(_Interrupt):
+    search.run(tiny_config(), str(tmp_path / "cut"), report=stop_after_first_epoch)
+  lines = []
+  resumed = search.run(tiny_config(), str(tmp_path / "cut"), report=lines.append)
+  assert any(line.startswith("resumed from") for line in lines)
+  assert resumed.genotype == uninterrupted.genotype
+  for label in resumed.alphas:
+    np.testing.assert_array_equal(resumed.alphas[label], uninterrupted.alphas[label])
+  assert [r["epoch"] for r in resumed.history] == [0, 1, 2]
+
+
+def test_checkpoint_of_another_configuration_is_a_clear_error(tmp_path):
+  search.run(tiny_config(epochs=1), str(tmp_path), report=lambda _: None)
+  with pytest.raises(Exception, match="different configuration"):
+    search.run(tiny_config(epochs=2, network={"channels": 8, "cells_per_stage": 1}),
+               str(tmp_path), report=lambda _: None)
+
+
+def test_diverging_search_stops_with_a_clear_report(tmp_path):
+  config = tiny_config(epochs=1)
+  config.weights.lr = 1e30
+  config.weights.clip_norm = 1e30
+  with pytest.raises(FloatingPointError, match="non-finite loss.*no checkpoint was written"):
+    search.run(config, str(tmp_path), report=lambda _: None)
+
+
+def test_unknown_op_in_the_config_is_a_clear_error(tmp_path):
+  with pytest.raises(KeyError, match="nor_conv_9x9.*Known ops"):
+    search.run(tiny_config(ops=("none", "nor_conv_9x9")), str(tmp_path), report=lambda _: None)
+
+
+def _run_experiment(*args):
+  return subprocess.run([sys.executable, "-m", "experiments.search", *args], capture_output=True,
+                        text=True, cwd=os.path.dirname(os.path.dirname(__file__)), timeout=900)
+
+
+def test_search_experiment_runs_end_to_end(tmp_path):
+  out = _run_experiment("--config=experiments/configs/nb201_digits.py:quick", "--config.seed=3",
+                        f"--workdir={tmp_path}")
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert "epoch 1/1" in out.stdout and "genotype: |" in out.stdout
+  assert (tmp_path / "genotype.json").exists()
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+  out = _run_experiment("--config=experiments/configs/no_such_config.py", f"--workdir={tmp_path}")
+  assert out.returncode != 0
+  assert "no_such_config.py" in out.stderr
