@@ -7,7 +7,7 @@
 
 import os
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 from darts_jax import search
@@ -23,6 +23,7 @@ _WORKDIR = flags.DEFINE_string("workdir", "runs/search",
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  logging.set_verbosity(logging.WARNING)  # keep checkpointing chatter out of the epoch lines
   result = search.run(_CONFIG.value, _WORKDIR.value)
   print(f"genotype: {result.genotype}")
   print(f"written to {os.path.join(_WORKDIR.value, 'genotype.json')}")
