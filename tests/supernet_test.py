@@ -64,14 +64,14 @@ def test_a_user_op_plugs_into_space_supernet_and_genotype():
   with ops.temporary_ops(sep_conv_7x7=sep_conv_7x7):
     space = spaces.get("darts_cnn", op_names=spaces.PRIMITIVES + ("sep_conv_7x7",))
     net = supernet.build(space, rngs=nnx.Rngs(0), **TINY)
-    logits = net(_images())
+    logits = nnx.jit(lambda m, x: m(x))(net, _images())
     chex.assert_shape(logits, (2, 10))
     favour = np.zeros((14, 9))
     favour[:, -1] = 1.0
     g = space.discretize({"normal": favour, "reduce": favour})
     assert g.ops() == {"sep_conv_7x7"}
     fixed = supernet.fixed(g, space, rngs=nnx.Rngs(1), **TINY)
-    chex.assert_shape(fixed(_images()), (2, 10))
+    chex.assert_shape(nnx.jit(lambda m, x: m(x))(fixed, _images()), (2, 10))
 
 
 def test_unknown_op_in_a_space_is_a_clear_error():
