@@ -7,7 +7,6 @@ deterministic ones ignore the key. The network never knows which relaxation prod
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 
 Relaxation = Callable[[jax.Array, jax.Array | None], jax.Array]
 
@@ -41,7 +40,3 @@ def apply(relaxation: Relaxation, alphas: dict[str, jax.Array],
   keys = jax.random.split(key, len(alphas)) if key is not None else [None] * len(alphas)
   return {label: relaxation(a, k) for (label, a), k in zip(sorted(alphas.items()), keys)}
 
-
-def one_hot_argmax(alphas: jax.Array) -> jax.Array:
-  """Hard weights of the argmax op per edge (used to evaluate a discretized supernet)."""
-  return jax.nn.one_hot(jnp.argmax(alphas, axis=-1), alphas.shape[-1], dtype=alphas.dtype)
