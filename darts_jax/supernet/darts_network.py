@@ -118,7 +118,7 @@ class DartsNetwork(nnx.Module):
   """Stem conv 3x3 -> cells -> global average pool -> linear classifier."""
 
   def __init__(self, cells: list[nnx.Module], plans: list[CellPlan], *, in_channels: int,
-               num_classes: int, stem_multiplier: int, multiplier: int, remat: bool = False,
+               num_classes: int, multiplier: int, remat: bool = False,
                rngs: nnx.Rngs):
     stem_channels = plans[0].prev_channels
     self.in_channels = in_channels
@@ -148,7 +148,7 @@ class DartsSupernet(DartsNetwork):
                        multiplier=space.multiplier)
     cells = [SearchCell(space, plan, rngs=rngs) for plan in plans]
     super().__init__(cells, plans, in_channels=in_channels, num_classes=num_classes,
-                     stem_multiplier=stem_multiplier, multiplier=space.multiplier, remat=remat,
+                     multiplier=space.multiplier, remat=remat,
                      rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)
 
@@ -171,5 +171,5 @@ def fixed_network(genotype: genotypes.DartsGenotype, space: DartsCNN | None = No
                      genotype.reduce_concat if p.reduction else genotype.normal_concat, p, rngs=rngs)
            for p in plans]
   return DartsNetwork(cells, plans, in_channels=in_channels, num_classes=num_classes,
-                      stem_multiplier=stem_multiplier, multiplier=len(genotype.normal_concat),
+                      multiplier=len(genotype.normal_concat),
                       rngs=rngs)
