@@ -23,6 +23,7 @@ _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["64", "16"], "Batch sizes.")
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps after one warm-up step.")
 _LAYERS = flags.DEFINE_integer("layers", 8, "Cells in the supernet.")
 _CHANNELS = flags.DEFINE_integer("channels", 16, "Initial channels.")
+_REMAT = flags.DEFINE_bool("remat", False, "Rematerialize each cell in the backward pass.")
 _CASE = flags.DEFINE_string("case", None, "Internal: run one 'mode:batch' case in this process.")
 
 
@@ -30,6 +31,7 @@ def _config(mode: str, batch_size: int):
   from experiments.configs import default
   c = default.get_config()
   c.network.channels, c.network.layers, c.batch_size = _CHANNELS.value, _LAYERS.value, batch_size
+  c.network.remat = _REMAT.value
   c.architect = "first_order" if mode == "weights_only" else mode
   return c
 
@@ -77,7 +79,7 @@ def run_case(mode: str, batch_size: int) -> dict:
           "step_max_s": round(max(times), 3), "steps": len(times),
           "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
           "n_params": variables.count_weights(state.weights), "device": str(jax.devices()[0]),
-          "layers": _LAYERS.value, "channels": _CHANNELS.value}
+          "layers": _LAYERS.value, "channels": _CHANNELS.value, "remat": _REMAT.value}
 
 
 def main(argv):
@@ -90,7 +92,7 @@ def main(argv):
     for mode in _MODES.value:
       args = [sys.executable, "-m", "benchmarks.search_step", f"--case={mode}:{batch_size}",
               f"--steps={_STEPS.value}", f"--layers={_LAYERS.value}",
-              f"--channels={_CHANNELS.value}"]
+              f"--channels={_CHANNELS.value}", f"--remat={_REMAT.value}"]
       out = subprocess.run(args, capture_output=True, text=True)
       lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
       if out.returncode or not lines:
