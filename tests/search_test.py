@@ -128,6 +128,15 @@ def test_checkpoint_of_another_configuration_is_a_clear_error(tmp_path):
                str(tmp_path), report=lambda _: None)
 
 
+def test_corrupt_checkpoint_is_a_clear_error_naming_the_file(tmp_path):
+  search.run(tiny_config(epochs=1), str(tmp_path), report=lambda _: None)
+  for path in (tmp_path / "checkpoints").rglob("*"):
+    if path.is_file() and "state" in str(path):
+      path.write_bytes(b"garbage")
+  with pytest.raises(Exception, match=r"cannot restore checkpoint .*checkpoints"):
+    search.run(tiny_config(epochs=2), str(tmp_path), report=lambda _: None)
+
+
 def test_diverging_search_stops_with_a_clear_report(tmp_path):
   config = tiny_config(epochs=1)
   config.weights.lr = 1e30
