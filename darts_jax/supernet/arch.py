@@ -18,3 +18,11 @@ def init_alphas(space, rngs: nnx.Rngs, scale: float = 1e-3) -> nnx.Dict:
 def softmax_mixing(alphas: nnx.Dict) -> dict[str, jax.Array]:
   """The DARTS mixing weights of a supernet's own alphas."""
   return relaxations.apply(relaxations.softmax, {label: a[...] for label, a in alphas.items()})
+
+
+class DefaultMixing:
+  """Mixin for supernets: called without ``mixing``, a network mixes by the softmax of its alphas."""
+
+  def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None) -> jax.Array:
+    """``mixing``: relaxed alphas per label; by default the softmax of this network's alphas."""
+    return super().__call__(x, softmax_mixing(self.alphas) if mixing is None else mixing)

@@ -138,7 +138,7 @@ class DartsNetwork(nnx.Module):
     return self.classifier(s1.mean(axis=(1, 2)))
 
 
-class DartsSupernet(DartsNetwork):
+class DartsSupernet(arch.DefaultMixing, DartsNetwork):
   """The DARTS search network; its alphas (one ``[edges, ops]`` group per cell type) are ArchParams."""
 
   def __init__(self, space: DartsCNN, *, channels: int = 16, layers: int = 8,
@@ -151,12 +151,6 @@ class DartsSupernet(DartsNetwork):
                      multiplier=space.multiplier, remat=remat,
                      rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)
-
-  def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None) -> jax.Array:
-    """``mixing``: relaxed alphas per label; by default the softmax of this network's alphas."""
-    if mixing is None:
-      mixing = arch.softmax_mixing(self.alphas)
-    return super().__call__(x, mixing)
 
 
 def fixed_network(genotype: genotypes.DartsGenotype, space: DartsCNN | None = None, *,

@@ -92,7 +92,7 @@ class NB201Network(nnx.Module):
     return self.classifier(jax.nn.relu(self.last_bn(x)).mean(axis=(1, 2)))
 
 
-class NB201Supernet(NB201Network):
+class NB201Supernet(arch.DefaultMixing, NB201Network):
   """The NAS-Bench-201 search network (C=16, N=5 in the benchmark's protocol); alphas are ArchParams."""
 
   def __init__(self, space: NB201, *, channels: int = 16, cells_per_stage: int = 5,
@@ -101,11 +101,6 @@ class NB201Supernet(NB201Network):
                      cells_per_stage=cells_per_stage, num_classes=num_classes,
                      in_channels=in_channels, rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)
-
-  def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None) -> jax.Array:
-    if mixing is None:
-      mixing = arch.softmax_mixing(self.alphas)
-    return super().__call__(x, mixing)
 
 
 def fixed_network(genotype: genotypes.NB201Genotype, space: NB201 | None = None, *,
