@@ -1,0 +1,121 @@
+"""From a data config to a ``Dataset``: find the source, cut the splits, apply the proxy knobs
+(subset, resolution) and normalize per channel."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from darts_jax.data import augment, sources, splits
+from darts_jax.data.dataset import Dataset, Split
+
+# Per-channel mean and std of the training images scaled to [0, 1] (as DARTS and torchvision use).
+STATS = {
+    "cifar10": ((0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "mnist": ((0.1307,), (0.3081,)),
+    "fashion_mnist": ((0.2860,), (0.3530,)),
+}
+SEARCH_SPLITS = {"train": "train[:50%]", "val": "train[50%:]", "test": "test"}  # DARTS' 25k/25k
+
+
+def load(name: str = "digits", *, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+  """Loads a dataset by name with its default splits. Splits are deterministic for a given seed."""
+  return load_from_config({"name": name, "test_fraction": test_fraction}, seed=seed)
+
+
+def load_from_config(config: Any, *, seed: int = 0) -> Dataset:
+  """``config`` (a ConfigDict or dict) has ``name`` and optionally ``data_dir``, ``download``,
+  ``splits`` ({train, val, test} split strings), ``test_fraction`` (digits without ``splits``),
+  ``subset_fraction`` / ``subset_size`` (of train and val) and ``resolution`` (square side)."""
+  get = config.get
+  raw = sources.find(config["name"], get("data_dir"), bool(get("download", False)))
+  specs = dict(get("splits") or {})
+  if specs or "test" in raw.splits:
+    specs = {**SEARCH_SPLITS, **specs}
+    parts = {k: splits.select(raw.splits, spec) for k, spec in specs.items()}
+  else:  # one native split (the embedded digits): a seeded test hold-out, the rest halved
+    parts = _shuffled_parts(raw.splits["train"], seed, get("test_fraction", 0.2))
+    specs = {"test_fraction": get("test_fraction", 0.2)}
+  parts = {k: (images.astype(np.float32) / raw.max_value, labels) for k, (images, labels) in
+           parts.items()}
+  for k in ("train", "val"):
+    parts[k] = _subset(*parts[k], get("subset_fraction", 1.0), get("subset_size", 0), [seed, len(k)])
+  parts = {k: (resize(images, get("resolution", 0)), labels) for k, (images, labels) in
+           parts.items()}
+  if config["name"] in STATS:
+    mean, std = (np.asarray(s, np.float32) for s in STATS[config["name"]])
+  else:  # statistics of the search data only
+    mean, std = _channel_stats(np.concatenate([parts["train"][0], parts["val"][0]]))
+  split = lambda k: Split((parts[k][0] - mean) / std, parts[k][1])
+  settings = {"splits": specs, "subset_fraction": get("subset_fraction", 1.0),
+              "subset_size": get("subset_size", 0), "resolution": get("resolution", 0),
+              "mean": mean.tolist(), "std": std.tolist()}
+  return Dataset(config["name"], split("train"), split("val"), split("test"), raw.num_classes,
+                 raw.source, settings)
+
+
+def augmentation(config: Any) -> augment.Augment | None:
+  """The batch augmentation ``config.augment`` asks for ({crop_padding, flip, cutout}), or None."""
+  options = dict(config.get("augment") or {})
+  if not any(options.values()):
+    return None
+  return augment.for_dataset(config["name"], **options)
+
+
+def describe(dataset: Dataset) -> dict:
+  """Per split: size, image shape and dtype, label histogram, pixel mean/std; and the source."""
+  def split(s: Split) -> dict:
+    return {"examples": len(s), "image_shape": list(s.images.shape[1:]),
+            "dtype": str(s.images.dtype),
+            "label_histogram": np.bincount(s.labels, minlength=dataset.num_classes).tolist(),
+            "pixel_mean": round(float(s.images.mean()), 4) if len(s) else None,
+            "pixel_std": round(float(s.images.std()), 4) if len(s) else None}
+  return {"name": dataset.name, "source": dataset.source, "num_classes": dataset.num_classes,
+          "splits": {k: split(getattr(dataset, k)) for k in ("train", "val", "test")},
+          "settings": dataset.settings}
+
+
+def record(dataset: Dataset, workdir: str) -> None:
+  """Writes ``describe(dataset)`` to ``<workdir>/data.json`` so a run says what data it saw."""
+  with open(os.path.join(workdir, "data.json"), "w") as f:
+    json.dump(describe(dataset), f, indent=1)
+
+
+def resize(images: np.ndarray, side: int) -> np.ndarray:
+  """Square ``side`` x ``side`` images: area averaging for integer factors, else nearest pixel."""
+  n, h, w, c = images.shape
+  if not side or (h, w) == (side, side):
+    return images
+  if h % side == 0 and w % side == 0:
+    return images.reshape(n, side, h // side, side, w // side, c).mean(axis=(2, 4))
+  rows = ((np.arange(side) + 0.5) * h / side).astype(int)
+  cols = ((np.arange(side) + 0.5) * w / side).astype(int)
+  return images[:, rows][:, :, cols]
+
+
+def _shuffled_parts(arrays, seed: int, test_fraction: float) -> dict:
+  images, labels = arrays
+  order = np.random.default_rng(seed).permutation(len(labels))
+  n_test = int(round(test_fraction * len(labels)))
+  test, search = order[:n_test], order[n_test:]
+  train, val = search[: len(search) // 2], search[len(search) // 2:]
+  return {k: (images[i], labels[i]) for k, i in (("train", train), ("val", val), ("test", test))}
+
+
+def _subset(images, labels, fraction: float, size: int, seed) -> tuple[np.ndarray, np.ndarray]:
+  """A seeded random subset of ``size`` examples, else of ``fraction``; order kept."""
+  count = size or int(round(fraction * len(labels)))
+  if count >= len(labels):
+    return images, labels
+  keep = np.sort(np.random.default_rng(seed).permutation(len(labels))[:count])
+  return images[keep], labels[keep]
+
+
+def _channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  channels = range(images.shape[-1])
+  return (np.asarray([images[..., c].mean() for c in channels], np.float32),
+          np.asarray([images[..., c].std() for c in channels], np.float32))
