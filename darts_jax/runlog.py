@@ -1,0 +1,40 @@
+"""What search and retraining runs share: ``metrics.jsonl`` that survives resumption, and the
+non-finite-loss stop that names the checkpoint it keeps."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+
+class MetricsLog:
+  """``<workdir>/metrics.jsonl``, one JSON record per finished epoch.
+
+  Opening it for a run that resumes at ``start_epoch`` keeps the records of earlier epochs and drops
+  later ones (they belong to the epoch that was interrupted)."""
+
+  def __init__(self, workdir: str, start_epoch: int):
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    records = []
+    if os.path.exists(self.path):
+      with open(self.path) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    self.history = [r for r in records if r["epoch"] < start_epoch]
+    with open(self.path, "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in self.history)
+
+  def append(self, record: dict) -> None:
+    self.history.append(record)
+    with open(self.path, "a") as f:
+      f.write(json.dumps(record) + "\n")
+
+
+def check_finite(record: dict, epoch: int, checkpoint_dir: str, *, what: str, fix: str) -> None:
+  """Raises ``FloatingPointError`` when a metric of ``record`` is NaN or infinite."""
+  if all(math.isfinite(v) for v in record.values() if isinstance(v, float)):
+    return
+  kept = (f"the last good checkpoint (after epoch {epoch - 1}) is kept in {checkpoint_dir}"
+          if epoch else "no checkpoint was written")
+  raise FloatingPointError(f"{what} diverged (non-finite loss) in epoch {epoch}: {record}; {kept}. "
+                           f"{fix} and run again (it resumes from the checkpoint).")
