@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from typing import Any, NamedTuple
@@ -15,7 +14,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from darts_jax import architects, checkpoint, data, genotypes, optim, spaces, supernet, variables
+from darts_jax import (architects, checkpoint, data, genotypes, optim, runlog, spaces, supernet,
+                       variables)
 
 
 class SearchState(NamedTuple):
@@ -126,22 +126,17 @@ def _softmax(alphas):
   return {k: np.round(np.asarray(jax.nn.softmax(v, axis=-1)), 4).tolist() for k, v in alphas.items()}
 
 
-def _read_history(path: str, upto_epoch: int) -> list[dict]:
-  """Metrics records of epochs < ``upto_epoch`` (later ones belong to an interrupted epoch)."""
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    records = [json.loads(line) for line in f if line.strip()]
-  return [r for r in records if r["epoch"] < upto_epoch]
-
-
 def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> SearchResult:
   """Searches, checkpointing every epoch into ``workdir`` (resuming from it when a checkpoint exists),
-  and writes ``metrics.jsonl`` and ``genotype.json``."""
+  and writes ``data.json``, ``metrics.jsonl`` and ``genotype.json``."""
   os.makedirs(workdir, exist_ok=True)
-  dataset = data.load(config.data.name, seed=config.seed, test_fraction=config.data.test_fraction)
-  train = data.Batches(dataset.train, config.batch_size, seed=config.seed)
-  val = data.Batches(dataset.val, config.batch_size, seed=config.seed + 1)
+  dataset = data.load_from_config(config.data, seed=config.seed)
+  data.record(dataset, workdir)
+  augment, prefetch = data.augmentation(config.data), config.data.get("prefetch", 0)
+  train = data.Batches(dataset.train, config.batch_size, seed=config.seed, augment=augment,
+                       prefetch=prefetch)
+  val = data.Batches(dataset.val, config.batch_size, seed=config.seed + 1, augment=augment,
+                     prefetch=prefetch)
   steps_per_epoch = train.batches_per_pass
   schedule = optim.epoch_cosine(config.weights.lr, config.weights.min_lr, config.epochs,
                                 steps_per_epoch)
@@ -159,10 +154,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
     train.restore(meta["train_position"])
     val.restore(meta["val_position"])
     report(f"resumed from {mngr.directory} after epoch {meta['epoch']}")
-  metrics_path = os.path.join(workdir, "metrics.jsonl")
-  history = _read_history(metrics_path, start_epoch)
-  with open(metrics_path, "w") as f:
-    f.writelines(json.dumps(r) + "\n" for r in history)
+  log = runlog.MetricsLog(workdir, start_epoch)
 
   step = jax.jit(make_search_step(graphdef, config, schedule), donate_argnums=0)
   started = time.time()
@@ -173,21 +165,15 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
       state, metrics = step(state, next(train), next(val))
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
     record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
-    if not all(np.isfinite(v) for v in record.values()):
-      kept = (f"the last good checkpoint (after epoch {epoch - 1}) is kept in {mngr.directory}"
-              if epoch else "no checkpoint was written")
-      raise FloatingPointError(
-          f"search diverged (non-finite loss) in epoch {epoch}: {record}; {kept}. Lower "
-          "--config.weights.lr or --config.alphas.lr and run again (it resumes from the checkpoint).")
+    runlog.check_finite(record, epoch, str(mngr.directory), what="search",
+                        fix="Lower --config.weights.lr or --config.alphas.lr")
     alphas = alphas_of(state)
     genotype = space.discretize(alphas)
     seconds = time.time() - epoch_start
     eta = (time.time() - started) / (epoch + 1 - start_epoch) * (config.epochs - epoch - 1)
     record.update(epoch=epoch, seconds=round(seconds, 3), genotype=str(genotype),
                   lr=float(optim.current_lr(schedule, state.weight_opt)), alphas=_softmax(alphas))
-    history.append(record)
-    with open(metrics_path, "a") as f:
-      f.write(json.dumps(record) + "\n")
+    log.append(record)
     checkpoint.save(mngr, epoch, state, {"epoch": epoch, "train_position": train.position,
                                           "val_position": val.position})
     report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
@@ -197,4 +183,4 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
   alphas = alphas_of(state)
   genotype = space.discretize(alphas)
   genotypes.save(genotype, os.path.join(workdir, "genotype.json"))
-  return SearchResult(genotype, alphas, history)
+  return SearchResult(genotype, alphas, log.history)
