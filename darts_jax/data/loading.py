@@ -32,7 +32,7 @@ def load_from_config(config: Any, *, seed: int = 0) -> Dataset:
   ``splits`` ({train, val, test} split strings), ``test_fraction`` (digits without ``splits``),
   ``subset_fraction`` / ``subset_size`` (of train and val) and ``resolution`` (square side)."""
   get = config.get
-  raw = sources.find(config["name"], get("data_dir"), bool(get("download", False)))
+  raw = sources.find(config["name"], get("data_dir") or None, bool(get("download", False)))
   specs = dict(get("splits") or {})
   if specs or "test" in raw.splits:
     specs = {**SEARCH_SPLITS, **specs}

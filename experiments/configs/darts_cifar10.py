@@ -1,0 +1,25 @@
+"""The DARTS CIFAR-10 search recipe (Liu et al., 2019; quark0/darts ``train_search.py``): 8 cells, C=16,
+batch 64, 50 epochs, the 50k training images halved into 25k/25k weight/alpha splits, crop + flip."""
+
+import ml_collections
+
+from experiments.configs import default
+
+
+def get_config(arg: str = "") -> ml_collections.ConfigDict:
+  """``arg`` may be 'quick' (a 2% subset at 16x16, a small network, 1 epoch) to check a setup, or
+  'second_order' for the paper's second-order result."""
+  c = default.get_config()
+  c.network = ml_collections.ConfigDict({"channels": 16, "layers": 8})
+  c.data = ml_collections.ConfigDict({
+      "name": "cifar10", "data_dir": "", "download": False,
+      "splits": {"train": "train[:50%]", "val": "train[50%:]", "test": "test"},
+      "subset_fraction": 1.0, "subset_size": 0, "resolution": 0,
+      "augment": {"crop_padding": 4, "flip": True, "cutout": 0}, "prefetch": 2})
+  c.batch_size, c.epochs = 64, 50
+  if arg == "second_order":
+    c.architect = "second_order"
+  if arg == "quick":
+    c.network.channels, c.network.layers, c.epochs, c.batch_size = 4, 3, 1, 32
+    c.data.subset_fraction, c.data.resolution = 0.02, 16
+  return c

@@ -1,0 +1,42 @@
+"""Shows what a data config yields, per split, and which source it came from.
+
+  python -m experiments.inspect_data --config.data.name=cifar10 --config.data.data_dir=DIR
+  python -m experiments.inspect_data --config=experiments/configs/fashion_mnist.py
+  python -m experiments.inspect_data --config=experiments/configs/default.py   # embedded digits
+
+Prints one line per split (examples, image shape and dtype, label histogram, pixel mean/std), then
+the same content as one JSON object on the last line.
+"""
+
+import json
+import os
+
+from absl import app
+from ml_collections import config_flags
+
+from darts_jax import data
+
+_DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "darts_cifar10.py")
+_CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG, "Experiment configuration file.")
+
+
+def inspect(config) -> dict:
+  """Loads ``config.data`` as a search or retraining run would and prints its description."""
+  description = data.describe(data.load_from_config(config.data, seed=config.seed))
+  print(f"{description['name']} from {description['source']} ({description['num_classes']} classes)")
+  for name, split in description["splits"].items():
+    print(f"  {name}: {split['examples']} examples of {tuple(split['image_shape'])} {split['dtype']}, "
+          f"pixel mean {split['pixel_mean']} std {split['pixel_std']}, "
+          f"labels {split['label_histogram']}")
+  print(json.dumps(description))
+  return description
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  inspect(_CONFIG.value)
+
+
+if __name__ == "__main__":
+  app.run(main)
