@@ -34,15 +34,15 @@ def random_crop(images: np.ndarray, padding: int, rng: np.random.Generator) -> n
   n, h, w, _ = images.shape
   padded = np.pad(images, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
   top, left = rng.integers(0, 2 * padding + 1, (2, n))
-  rows = (top[:, None] + np.arange(h))[:, :, None]
-  cols = (left[:, None] + np.arange(w))[:, None, :]
-  return padded[np.arange(n)[:, None, None], rows, cols]
+  return np.stack([image[t:t + h, l:l + w] for image, t, l in zip(padded, top, left)])
 
 
 def random_flip(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
   """Mirrors each image left-right with probability 1/2."""
   flip = rng.random(len(images)) < 0.5
-  return np.where(flip[:, None, None, None], images[:, :, ::-1], images)
+  out = images.copy()
+  out[flip] = images[flip, :, ::-1]
+  return out
 
 
 def cutout(images: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
@@ -50,11 +50,10 @@ def cutout(images: np.ndarray, length: int, rng: np.random.Generator) -> np.ndar
   (DeVries & Taylor, 2017, as DARTS applies it)."""
   n, h, w, _ = images.shape
   cy, cx = rng.integers(0, h, n), rng.integers(0, w, n)
-  ys, xs = np.arange(h), np.arange(w)
-  inside_y = (ys >= cy[:, None] - length // 2) & (ys < cy[:, None] + length // 2)
-  inside_x = (xs >= cx[:, None] - length // 2) & (xs < cx[:, None] + length // 2)
-  mask = inside_y[:, :, None] & inside_x[:, None, :]
-  return np.where(mask[..., None], np.zeros((), images.dtype), images)
+  out = images.copy()
+  for image, y, x in zip(out, cy, cx):
+    image[max(y - length // 2, 0):y + length // 2, max(x - length // 2, 0):x + length // 2] = 0
+  return out
 
 
 def for_dataset(name: str, *, crop_padding: int = 4, flip: bool | None = None,
