@@ -3,9 +3,10 @@
   python -m benchmarks.input_pipeline --sources=synthetic_cifar,digits,fashion_mnist --batches=200
   python -m benchmarks.input_pipeline --search_step   # also time the search step that consumes them
 
-Prints one JSON line per (source, augmentation, prefetch). ``synthetic_cifar`` is 50k random 32x32x3
-images held in memory; named datasets load as search does (``--data_dir`` for TFDS/local files). With
-``--search_step`` a last line gives the DARTS search step's consumption rate (two batches per step).
+Prints one JSON line per (source, augmentation, prefetch). ``synthetic_cifar`` is 50k random
+32x32x3 images held in memory; named datasets load as search does (``--data_dir`` for TFDS or local
+files). With ``--search_step`` a last line gives the DARTS search step's consumption rate (two
+batches per step).
 """
 
 import json
@@ -60,13 +61,14 @@ def main(argv):
       for prefetch in map(int, _PREFETCH.value):
         rate = time_batches(split, augment, prefetch)
         print(json.dumps({"source": name, "augment": setting, "prefetch": prefetch,
-                          "batch_size": _BATCH_SIZE.value, "image_shape": list(split.images.shape[1:]),
-                          "images_per_s": round(rate)}), flush=True)
+                          "batch_size": _BATCH_SIZE.value, "images_per_s": round(rate),
+                          "image_shape": list(split.images.shape[1:])}), flush=True)
   if _SEARCH_STEP.value:
     from benchmarks import search_step
     result = search_step.run_case("first_order", _BATCH_SIZE.value)
-    print(json.dumps({"source": "search_step", "mode": "first_order", "batch_size": _BATCH_SIZE.value,
-                      "images_per_s": round(2 * _BATCH_SIZE.value / result["step_median_s"]),
+    rate = 2 * _BATCH_SIZE.value / result["step_median_s"]
+    print(json.dumps({"source": "search_step", "mode": "first_order",
+                      "batch_size": _BATCH_SIZE.value, "images_per_s": round(rate),
                       "step_median_s": result["step_median_s"]}), flush=True)
 
 

@@ -17,16 +17,18 @@ from ml_collections import config_flags
 from darts_jax import data
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "darts_cifar10.py")
-_CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG, "Experiment configuration file.")
+_CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG,
+                                          "Experiment configuration file.")
 
 
 def inspect(config) -> dict:
   """Loads ``config.data`` as a search or retraining run would and prints its description."""
   description = data.describe(data.load_from_config(config.data, seed=config.seed))
-  print(f"{description['name']} from {description['source']} ({description['num_classes']} classes)")
+  print(f"{description['name']} from {description['source']} "
+        f"({description['num_classes']} classes)")
   for name, split in description["splits"].items():
-    print(f"  {name}: {split['examples']} examples of {tuple(split['image_shape'])} {split['dtype']}, "
-          f"pixel mean {split['pixel_mean']} std {split['pixel_std']}, "
+    print(f"  {name}: {split['examples']} examples of {tuple(split['image_shape'])} "
+          f"{split['dtype']}, pixel mean {split['pixel_mean']} std {split['pixel_std']}, "
           f"labels {split['label_histogram']}")
   print(json.dumps(description))
   return description

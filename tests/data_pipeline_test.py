@@ -40,8 +40,9 @@ def test_resize_averages_integer_factors_and_samples_otherwise():
 
 
 def _distinct(n=64, size=8, channels=2):
-  """Images whose pixels are all different and non-zero, so a crop's source window is identifiable."""
-  return np.arange(1, n * size * size * channels + 1, dtype=np.float32).reshape(n, size, size, channels)
+  """Images of distinct non-zero pixels, so the window a crop came from is identifiable."""
+  shape = (n, size, size, channels)
+  return np.arange(1, np.prod(shape) + 1, dtype=np.float32).reshape(shape)
 
 
 def test_random_crop_takes_an_in_bounds_window_of_the_padded_image():

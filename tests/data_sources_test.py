@@ -1,5 +1,5 @@
-"""Dataset sources: CIFAR python/binary files and IDX files written here in their real on-disk layout,
-TFDS through its mock, real Fashion-MNIST when installed, and the missing/corrupt-data errors."""
+"""Dataset sources: CIFAR python/binary, IDX and ImageNet16 files written here in their real on-disk
+layout, TFDS through its mock, real Fashion-MNIST when installed, missing/corrupt-data errors."""
 
 import gzip
 import os
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from darts_jax import data
-from darts_jax.data import cifar, idx, sources
+from darts_jax.data import cifar, idx, imagenet16, sources
 
 TFDS_REASON = "tensorflow-datasets is not installed: pip install 'darts_jax[tfds]'"
 
@@ -180,3 +180,33 @@ def test_truncated_idx_names_the_file(tmp_path):
   os.remove(tmp_path / idx.FILES["train"][1])
   with pytest.raises(data.CorruptDataError, match="lacks train-labels-idx1-ubyte"):
     sources.find("mnist", str(tmp_path))
+
+
+def test_imagenet16_pickles_keep_the_first_120_classes(tmp_path):
+  folder = tmp_path / imagenet16.FOLDER
+  folder.mkdir()
+  rng = np.random.default_rng(0)
+  written = {}
+  for split, files in imagenet16.FILES.items():
+    for file in files:
+      images, labels = _images(rng, 4, 16, 16), np.array([1, 120, 121, 1000])  # 1-based
+      with open(folder / file, "wb") as f:
+        pickle.dump({"data": images.transpose(0, 3, 1, 2).reshape(4, -1), "labels": labels}, f)
+      written.setdefault(split, []).append(images[:2])
+  raw = sources.find("imagenet16_120", str(tmp_path))
+  assert raw.num_classes == 120
+  np.testing.assert_array_equal(raw.splits["train"][0], np.concatenate(written["train"]))
+  assert raw.splits["test"][1].tolist() == [0, 119]
+
+
+def test_svhn_mat_files_map_label_10_to_0(tmp_path):
+  from scipy import io as sio
+
+  rng = np.random.default_rng(0)
+  images = _images(rng, 3)
+  for split in ("train", "test"):
+    sio.savemat(tmp_path / f"{split}_32x32.mat",
+                {"X": images.transpose(1, 2, 3, 0), "y": np.array([[10], [1], [9]], np.uint8)})
+  raw = sources.find("svhn_cropped", str(tmp_path))
+  np.testing.assert_array_equal(raw.splits["test"][0], images)
+  assert raw.splits["train"][1].tolist() == [0, 1, 9]

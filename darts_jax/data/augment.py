@@ -1,5 +1,5 @@
-"""Host-side, seeded batch augmentation as in DARTS: random crop after zero padding, horizontal flip,
-cutout. Applied to normalized images, so padding and cutout fill with the dataset mean (0)."""
+"""Host-side, seeded batch augmentation as in DARTS: random crop after zero padding, horizontal
+flip, cutout. Applied to normalized images, so padding and cutout fill with the dataset mean (0)."""
 
 from __future__ import annotations
 

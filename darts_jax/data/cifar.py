@@ -1,5 +1,5 @@
-"""CIFAR-10/100 readers for the files as distributed: the python (pickle) and the binary format, each
-either extracted or as the original ``.tar.gz``.
+"""CIFAR-10/100 readers for the files as distributed: the python (pickle) and the binary format,
+each either extracted or as the original ``.tar.gz``.
 
 The python format is pickled numpy data; read only archives you trust, as with any pickle.
 """

@@ -1,4 +1,4 @@
-"""The value types every source produces: a split of normalized NHWC images, a dataset, and its errors."""
+"""Value types of the data module: raw source arrays, normalized NHWC splits, datasets, errors."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class Dataset:
 
 @dataclasses.dataclass(frozen=True)
 class RawDataset:
-  """What a source reads: its native splits as ``(uint8-valued images [N, H, W, C], int labels)``."""
+  """What a source reads: its native splits as ``(uint8-valued images [N, H, W, C], labels)``."""
 
   splits: dict
   num_classes: int

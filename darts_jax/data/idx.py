@@ -31,8 +31,8 @@ def read_idx(path: str) -> np.ndarray:
   shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
   size = int(np.prod(shape)) * dtype.itemsize
   if len(raw) != header + size:
-    raise CorruptDataError(f"{path}: {len(raw) - header} data bytes, the header {shape} needs {size} "
-                           "(truncated?)")
+    raise CorruptDataError(f"{path}: {len(raw) - header} data bytes, the header {shape} needs "
+                           f"{size} (truncated?)")
   return np.frombuffer(raw, dtype, offset=header).reshape(shape)
 
 

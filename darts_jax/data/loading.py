@@ -42,8 +42,8 @@ def load_from_config(config: Any, *, seed: int = 0) -> Dataset:
     specs = {"test_fraction": get("test_fraction", 0.2)}
   parts = {k: (images.astype(np.float32) / raw.max_value, labels) for k, (images, labels) in
            parts.items()}
-  for k in ("train", "val"):
-    parts[k] = _subset(*parts[k], get("subset_fraction", 1.0), get("subset_size", 0), [seed, len(k)])
+  for i, k in enumerate(("train", "val")):
+    parts[k] = _subset(*parts[k], get("subset_fraction", 1.0), get("subset_size", 0), [seed, i])
   parts = {k: (resize(images, get("resolution", 0)), labels) for k, (images, labels) in
            parts.items()}
   if config["name"] in STATS:

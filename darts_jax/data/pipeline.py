@@ -1,4 +1,4 @@
-"""The persistent batch iterator: seeded order, optional seeded augmentation, optional prefetching."""
+"""The persistent batch iterator: seeded order, optional seeded augmentation and prefetching."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Finds a dataset: TFDS first, then local files, then the embedded digits; reports where it looked."""
+"""Finds a dataset: TFDS, then local files, then the embedded digits; reports where it looked."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from darts_jax.data import cifar, idx, tfds_source
+from darts_jax.data import cifar, idx, imagenet16, tfds_source
 from darts_jax.data.dataset import CorruptDataError, DatasetUnavailableError, RawDataset
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist/"  # apt-get install dataset-fashion-mnist
@@ -39,16 +39,16 @@ def find(name: str, data_dir: str | None = None, download: bool = False) -> RawD
         f"three ways: (1) a TFDS-prepared copy in --config.data.data_dir=DIR (tfds build "
         f"{TFDS_NAMES[name][0]} --data_dir=DIR where a network is available, or "
         "--config.data.download=True); (2) the original files (CIFAR python/binary folders or "
-        ".tar.gz archives, IDX files, SVHN .mat files) in DIR or DIR/downloads/manual; (3) the "
-        "embedded dataset: --config.data.name=digits")
+        ".tar.gz archives, IDX files, SVHN .mat files, NAS-Bench-201's ImageNet16 folder) in DIR "
+        "or DIR/downloads/manual; (3) the embedded dataset: --config.data.name=digits")
   if name == "imagenet16_120":
     raw = _first_classes(raw, IMAGENET16_CLASSES)
   return raw
 
 
 def _local(name: str, data_dir: str | None, looked: list[str]) -> RawDataset | None:
-  directories = [] if data_dir is None else [data_dir, os.path.join(data_dir, "downloads", "manual"),
-                                             os.path.join(data_dir, name)]
+  directories = [] if data_dir is None else [
+      data_dir, os.path.join(data_dir, "downloads", "manual"), os.path.join(data_dir, name)]
   if name == "fashion_mnist":
     directories.append(DEBIAN_FASHION_MNIST)
   for directory in directories:
@@ -62,6 +62,11 @@ def _local(name: str, data_dir: str | None, looked: list[str]) -> RawDataset | N
       raw = idx.read(directory, name) if os.path.isdir(directory) else None
       if raw is not None:
         return raw
+    elif name == "imagenet16_120":
+      folder = os.path.join(directory, imagenet16.FOLDER)
+      looked.append(folder)
+      if os.path.isdir(folder):
+        return imagenet16.read(folder)
     elif name == "svhn_cropped":
       looked.append(f"{directory} (train_32x32.mat, test_32x32.mat)")
       if os.path.isfile(os.path.join(directory, "train_32x32.mat")):

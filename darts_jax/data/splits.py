@@ -1,6 +1,6 @@
-"""TFDS-style split strings over in-memory arrays: ``'train'``, ``'train[:50%]'``, ``'train[25000:]'``,
-``'train[:10%]+test'``. Slices keep the source's order, so the same string always means the same
-examples."""
+"""TFDS-style split strings over in-memory arrays: ``'train'``, ``'train[:50%]'``,
+``'train[25000:]'``, ``'train[:10%]+test'``. Slices keep the source's order, so the same string
+always means the same examples."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def indices(spec: str, sizes: dict[str, int]) -> list[tuple[str, np.ndarray]]:
     if name not in sizes:
       raise ValueError(f"split string {spec!r} names {name!r}; this dataset has {sorted(sizes)}")
     n = sizes[name]
-    bound = lambda text, pct: None if not text else (round(int(text) * n / 100) if pct else int(text))
+    bound = lambda text, pct: (None if not text else
+                               round(int(text) * n / 100) if pct else int(text))
     parts.append((name, np.arange(n)[slice(bound(start, start_pct), bound(stop, stop_pct))]))
   return parts
 

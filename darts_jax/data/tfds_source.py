@@ -46,8 +46,8 @@ def _load_with_tensorflow(tfds, tfds_name, splits, data_dir, where):
   try:
     import tensorflow  # noqa: F401  (tfds.load needs it for TFRecord files)
   except ImportError as e:
-    raise ImportError(f"{where} is prepared in the TFRecord format, which needs tensorflow; install "
-                      "it, or prepare the dataset with file_format='array_record'") from e
+    raise ImportError(f"{where} is prepared in the TFRecord format, which needs tensorflow; "
+                      "install it, or prepare the dataset with file_format='array_record'") from e
   arrays = {}
   for ours, theirs in splits.items():
     images, labels = tfds.as_numpy(tfds.load(tfds_name, split=theirs, data_dir=data_dir,

@@ -1,5 +1,6 @@
-"""The DARTS CIFAR-10 search recipe (Liu et al., 2019; quark0/darts ``train_search.py``): 8 cells, C=16,
-batch 64, 50 epochs, the 50k training images halved into 25k/25k weight/alpha splits, crop + flip."""
+"""The DARTS CIFAR-10 search recipe (Liu et al., 2019; quark0/darts ``train_search.py``): 8 cells,
+C=16, batch 64, 50 epochs, the 50k training images halved into 25k/25k weight/alpha splits, crop and
+flip."""
 
 import ml_collections
 

@@ -8,7 +8,8 @@ from experiments.configs import default
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  """``arg`` may be 'quick' (a small subset at low resolution, one cell per stage) to check a setup."""
+  """``arg`` may be 'quick' (a small subset at low resolution, one cell per stage) to check a
+  setup."""
   c = default.get_config()
   c.space = "nb201"
   c.network = ml_collections.ConfigDict({"channels": 16, "cells_per_stage": 5})
