@@ -232,6 +232,14 @@ class FactorizedReduce(nnx.Module):
     return self.bn(jnp.concatenate([self.conv_a(x), self.conv_b(shifted)], axis=-1))
 
 
+def drop_path(x: jax.Array, key: jax.Array, rate: jax.Array) -> jax.Array:
+  """Zeroes whole examples with probability ``rate`` and scales the kept ones by 1/(1-rate), so the
+  expectation is unchanged (the reference's regularizer on non-identity edges)."""
+  keep = 1.0 - rate
+  mask = jax.random.bernoulli(key, keep, (x.shape[0],) + (1,) * (x.ndim - 1))
+  return jnp.where(mask, x / keep, 0.0)
+
+
 class Zero(nnx.Module):
   """The ``none`` op: zeros of the (strided) input's shape."""
 

@@ -24,6 +24,13 @@ def epoch_cosine(base_lr: float, min_lr: float, epochs: int, steps_per_epoch: in
   return schedule
 
 
+def epoch_exponential(base_lr: float, gamma: float, steps_per_epoch: int):
+  """PyTorch StepLR(step_size=1, gamma) stepped once per epoch (the DARTS ImageNet recipe, 0.97)."""
+  def schedule(step):
+    return base_lr * gamma ** (step // steps_per_epoch)
+  return schedule
+
+
 def weight_optimizer(schedule, *, momentum: float = 0.9, weight_decay: float = 3e-4,
                      clip_norm: float = 5.0) -> optax.GradientTransformation:
   """Clip by global norm, coupled weight decay, momentum, learning rate (the reference order)."""

@@ -16,6 +16,7 @@ from flax import nnx
 
 from darts_jax import (architects, checkpoint, data, genotypes, optim, runlog, spaces, supernet,
                        variables)
+from darts_jax.cost import objective
 
 
 class SearchState(NamedTuple):
@@ -57,9 +58,12 @@ def make_steps(graphdef, config: ml_collections.ConfigDict, schedule):
   loss = cross_entropy_loss(graphdef)
   hypergradient = architects.get(config.architect)
   alpha_tx, weight_tx = optimizers(config, schedule)
+  cost_penalty = objective.search_penalty(config)  # None unless config.cost.weight is set
 
   def alpha_step(state: SearchState, train_batch, val_batch):
     frozen_stats = lambda a, w, b: loss(a, w, state.stats, b)
+    if cost_penalty is not None:
+      frozen_stats = objective.with_penalty(frozen_stats, cost_penalty)
     virtual = optim.virtual_step(schedule, state.weight_opt, momentum=config.weights.momentum,
                                  weight_decay=config.weights.weight_decay)
     grads, (val_loss, (_, logits)) = hypergradient(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,17 +31,80 @@ class CellPlan:
     return "reduce" if self.reduction else "normal"
 
 
-def cell_plans(channels: int, layers: int, *, stem_multiplier: int = 3,
-               multiplier: int = 4) -> list[CellPlan]:
-  """Reduction cells at 1/3 and 2/3 depth double the channels; each cell outputs ``multiplier * C``."""
-  c_prev_prev = c_prev = stem_multiplier * channels
-  c, reduction_prev, plans = channels, False, []
+class DropPath(NamedTuple):
+  """Per-call drop-path randomness: a PRNG key and the current rate (a traced scalar: the rate
+  ramps over training without retracing)."""
+
+  key: jax.Array
+  rate: jax.Array
+
+
+def cell_plans(channels: int, layers: int, *, stem_channels: int, multiplier: int = 4,
+               reduction_prev: bool = False) -> list[CellPlan]:
+  """Reduction cells at 1/3 and 2/3 depth double the channels; each cell outputs ``multiplier * C``.
+
+  ``reduction_prev`` says the stem's two outputs differ in resolution (the ImageNet stems)."""
+  c_prev_prev = c_prev = stem_channels
+  c, plans = channels, []
   for i in range(layers):
     reduction = i in (layers // 3, 2 * layers // 3)
     c = 2 * c if reduction else c
     plans.append(CellPlan(c_prev_prev, c_prev, c, reduction, reduction_prev))
     c_prev_prev, c_prev, reduction_prev = c_prev, multiplier * c, reduction
   return plans
+
+
+class CifarStem(nnx.Module):
+  """Conv 3x3 -> BN; both cell inputs of the first cell are its output."""
+
+  def __init__(self, in_channels: int, out_channels: int, *, rngs: nnx.Rngs):
+    self.conv = ops.conv(in_channels, out_channels, 3, padding=1, rngs=rngs)
+    self.bn = ops.batch_norm(out_channels, affine=True, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    s = self.bn(self.conv(x))
+    return s, s
+
+
+class ImageNetStem(nnx.Module):
+  """The reference's two ImageNet stems: 224 -> 56 (s0) and 56 -> 28 (s1), all convs 3x3 stride 2."""
+
+  def __init__(self, in_channels: int, channels: int, *, rngs: nnx.Rngs):
+    self.conv0a = ops.conv(in_channels, channels // 2, 3, stride=2, padding=1, rngs=rngs)
+    self.bn0a = ops.batch_norm(channels // 2, affine=True, rngs=rngs)
+    self.conv0b = ops.conv(channels // 2, channels, 3, stride=2, padding=1, rngs=rngs)
+    self.bn0b = ops.batch_norm(channels, affine=True, rngs=rngs)
+    self.conv1 = ops.conv(channels, channels, 3, stride=2, padding=1, rngs=rngs)
+    self.bn1 = ops.batch_norm(channels, affine=True, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    s0 = self.bn0b(self.conv0b(jax.nn.relu(self.bn0a(self.conv0a(x)))))
+    return s0, self.bn1(self.conv1(jax.nn.relu(s0)))
+
+
+class AuxiliaryHead(nnx.Module):
+  """The auxiliary classifier at 2/3 depth: ReLU, 5x5 average pool, conv 1x1 -> 128, conv 2x2 -> 768,
+  global average, linear. Pool stride 3 on CIFAR's 8x8 maps, 2 on ImageNet's 14x14."""
+
+  def __init__(self, in_channels: int, num_classes: int, *, pool_stride: int, rngs: nnx.Rngs):
+    self.pool_stride = pool_stride
+    self.conv1 = ops.conv(in_channels, 128, 1, rngs=rngs)
+    self.bn1 = ops.batch_norm(128, affine=True, rngs=rngs)
+    self.conv2 = ops.conv(128, 768, 2, rngs=rngs)
+    self.bn2 = ops.batch_norm(768, affine=True, rngs=rngs)
+    self.classifier = nnx.Linear(768, num_classes, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    smallest = 5 + self.pool_stride  # the 2x2 conv needs a pooled map of at least 2x2
+    if min(x.shape[1:3]) < smallest:
+      raise ValueError(f"the auxiliary head needs feature maps of at least {smallest}x{smallest} at "
+                       f"2/3 depth, got "
+                       f"{x.shape[1]}x{x.shape[2]}; use larger images or --config.auxiliary_weight=0")
+    window, strides = (1, 5, 5, 1), (1, self.pool_stride, self.pool_stride, 1)
+    x = jax.lax.reduce_window(jax.nn.relu(x), 0.0, jax.lax.add, window, strides, "VALID") / 25.0
+    x = jax.nn.relu(self.bn1(self.conv1(x)))
+    x = jax.nn.relu(self.bn2(self.conv2(x)))
+    return self.classifier(x.mean(axis=(1, 2)))
 
 
 class Preprocess(nnx.Module):
@@ -101,41 +165,62 @@ class FixedCell(nnx.Module):
         ops.get(name)(plan.channels, 2 if plan.reduction and source < 2 else 1, affine=True,
                       rngs=rngs) for name, source in edges])
 
-  def __call__(self, s0: jax.Array, s1: jax.Array, weights: jax.Array | None = None) -> jax.Array:
+  def __call__(self, s0: jax.Array, s1: jax.Array, weights: jax.Array | None = None, *,
+               drop_path: DropPath | None = None) -> jax.Array:
+    """``drop_path`` (training only) drops each non-identity edge's output per example."""
     del weights
     states = list(self.preprocess(s0, s1))
-    for k in range(0, len(self.ops), 2):
-      states.append(self.ops[k](states[self.inputs[k]]) +
-                    self.ops[k + 1](states[self.inputs[k + 1]]))
+    keys = None if drop_path is None else jax.random.split(drop_path.key, len(self.ops))
+    outputs = []
+    for k, (op, source) in enumerate(zip(self.ops, self.inputs)):
+      h = op(states[source])
+      if keys is not None and not isinstance(op, ops.Identity):
+        h = ops.drop_path(h, keys[k], drop_path.rate)
+      outputs.append(h)
+      if k % 2:
+        states.append(outputs[-2] + outputs[-1])
     return jnp.concatenate([states[i] for i in self.concat], axis=-1)
 
 
-def _run_cell(cell, s0, s1, weights):
-  return cell(s0, s1, weights)
+def _run_cell(cell, s0, s1, weights, drop_path):
+  if drop_path is None:
+    return cell(s0, s1, weights)
+  return cell(s0, s1, weights, drop_path=drop_path)
 
 
 class DartsNetwork(nnx.Module):
-  """Stem conv 3x3 -> cells -> global average pool -> linear classifier."""
+  """Stem -> cells -> global average pool -> linear classifier, with an optional auxiliary head
+  on the output of the cell at 2/3 depth."""
 
-  def __init__(self, cells: list[nnx.Module], plans: list[CellPlan], *, in_channels: int,
-               num_classes: int, multiplier: int, remat: bool = False,
-               rngs: nnx.Rngs):
-    stem_channels = plans[0].prev_channels
+  def __init__(self, stem: nnx.Module, cells: list[nnx.Module], *, in_channels: int,
+               out_channels: int, num_classes: int, auxiliary_head: nnx.Module | None = None,
+               remat: bool = False, rngs: nnx.Rngs):
     self.in_channels = in_channels
     self.remat = remat
-    self.stem_conv = ops.conv(in_channels, stem_channels, 3, padding=1, rngs=rngs)
-    self.stem_bn = ops.batch_norm(stem_channels, affine=True, rngs=rngs)
+    self.stem = stem
     self.cells = nnx.List(cells)
-    self.classifier = nnx.Linear(multiplier * plans[-1].channels, num_classes, rngs=rngs)
+    self.auxiliary_head = auxiliary_head
+    self.auxiliary_index = 2 * len(cells) // 3
+    self.classifier = nnx.Linear(out_channels, num_classes, rngs=rngs)
 
-  def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None) -> jax.Array:
+  def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None, *,
+               drop_path: DropPath | None = None, with_auxiliary: bool = False):
+    """Logits; ``(logits, auxiliary_logits)`` when ``with_auxiliary`` (training only)."""
     if x.ndim != 4 or x.shape[-1] != self.in_channels:
       raise ValueError(f"expected NHWC images with {self.in_channels} channels, got shape {x.shape}")
-    s0 = s1 = self.stem_bn(self.stem_conv(x))
+    if with_auxiliary and self.auxiliary_head is None:
+      raise ValueError("this network was built without an auxiliary head (auxiliary=False)")
+    s0, s1 = self.stem(x)
     run_cell = nnx.remat(_run_cell) if self.remat else _run_cell
-    for cell in self.cells:
-      s0, s1 = s1, run_cell(cell, s0, s1, None if mixing is None else mixing[cell.label])
-    return self.classifier(s1.mean(axis=(1, 2)))
+    keys = None if drop_path is None else jax.random.split(drop_path.key, len(self.cells))
+    auxiliary_logits = None
+    for i, cell in enumerate(self.cells):
+      cell_drop = None if keys is None else DropPath(keys[i], drop_path.rate)
+      s0, s1 = s1, run_cell(cell, s0, s1, None if mixing is None else mixing[cell.label], cell_drop)
+      if with_auxiliary and i == self.auxiliary_index:
+        auxiliary_logits = self.auxiliary_head(s1)
+    logits = self.classifier(s1.mean(axis=(1, 2)))
+    return (logits, auxiliary_logits) if with_auxiliary else logits
 
 
 class DartsSupernet(arch.DefaultMixing, DartsNetwork):
@@ -144,26 +229,48 @@ class DartsSupernet(arch.DefaultMixing, DartsNetwork):
   def __init__(self, space: DartsCNN, *, channels: int = 16, layers: int = 8,
                num_classes: int = 10, in_channels: int = 3, stem_multiplier: int = 3,
                remat: bool = False, rngs: nnx.Rngs):
-    plans = cell_plans(channels, layers, stem_multiplier=stem_multiplier,
-                       multiplier=space.multiplier)
-    cells = [SearchCell(space, plan, rngs=rngs) for plan in plans]
-    super().__init__(cells, plans, in_channels=in_channels, num_classes=num_classes,
-                     multiplier=space.multiplier, remat=remat,
-                     rngs=rngs)
+    stem_channels = stem_multiplier * channels
+    plans = cell_plans(channels, layers, stem_channels=stem_channels, multiplier=space.multiplier)
+    super().__init__(CifarStem(in_channels, stem_channels, rngs=rngs),
+                     [SearchCell(space, plan, rngs=rngs) for plan in plans],
+                     in_channels=in_channels, out_channels=space.multiplier * plans[-1].channels,
+                     num_classes=num_classes, remat=remat, rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)
 
 
+# The evaluation settings of the reference: CIFAR (stem 3C, 20 cells, C=36) and ImageNet mobile
+# (two strided stems, 14 cells, C=48).
+SETTINGS = {"cifar": {"channels": 36, "layers": 20}, "imagenet": {"channels": 48, "layers": 14}}
+
+
 def fixed_network(genotype: genotypes.DartsGenotype, space: DartsCNN | None = None, *,
-                  channels: int = 36, layers: int = 20, num_classes: int = 10, in_channels: int = 3,
-                  stem_multiplier: int = 3, rngs: nnx.Rngs) -> DartsNetwork:
-  """The discrete network of a DARTS genotype, built from the same op factories (``affine=True``)."""
+                  setting: str = "cifar", channels: int | None = None, layers: int | None = None,
+                  num_classes: int = 10, in_channels: int = 3, auxiliary: bool = False,
+                  rngs: nnx.Rngs) -> DartsNetwork:
+  """The discrete network of a DARTS genotype, built from the same op factories (``affine=True``).
+
+  ``setting`` picks the stem and the default size; ``auxiliary`` adds the auxiliary head."""
+  if setting not in SETTINGS:
+    raise ValueError(f"unknown DARTS network setting {setting!r}; expected one of {sorted(SETTINGS)}")
   space = space or DartsCNN()
   space.validate(genotype)
-  plans = cell_plans(channels, layers, stem_multiplier=stem_multiplier,
-                     multiplier=len(genotype.normal_concat))
+  channels = channels or SETTINGS[setting]["channels"]
+  layers = layers or SETTINGS[setting]["layers"]
+  multiplier = len(genotype.normal_concat)
+  if setting == "cifar":
+    stem = CifarStem(in_channels, 3 * channels, rngs=rngs)
+    plans = cell_plans(channels, layers, stem_channels=3 * channels, multiplier=multiplier)
+  else:
+    stem = ImageNetStem(in_channels, channels, rngs=rngs)
+    plans = cell_plans(channels, layers, stem_channels=channels, multiplier=multiplier,
+                       reduction_prev=True)
   cells = [FixedCell(genotype.reduce if p.reduction else genotype.normal,
                      genotype.reduce_concat if p.reduction else genotype.normal_concat, p, rngs=rngs)
            for p in plans]
-  return DartsNetwork(cells, plans, in_channels=in_channels, num_classes=num_classes,
-                      multiplier=len(genotype.normal_concat),
-                      rngs=rngs)
+  head = None
+  if auxiliary:
+    head = AuxiliaryHead(multiplier * plans[2 * layers // 3].channels, num_classes,
+                         pool_stride=3 if setting == "cifar" else 2, rngs=rngs)
+  return DartsNetwork(stem, cells, in_channels=in_channels,
+                      out_channels=multiplier * plans[-1].channels, num_classes=num_classes,
+                      auxiliary_head=head, rngs=rngs)

@@ -1,0 +1,214 @@
+"""Retraining a genotype from scratch with the reference recipe, and honest evaluation.
+
+``train_and_evaluate(config, workdir)`` reports the final epoch's test accuracy. When the config holds
+out a validation slice (``select_on_val``), it also names the epoch that slice prefers and the test
+accuracy there; the test split is never used to choose anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from flax import nnx
+
+from darts_jax import checkpoint, data, genotypes, optim, runlog, spaces, supernet, variables
+from darts_jax.supernet.darts_network import DropPath
+
+
+class TrainState(NamedTuple):
+  """Everything retraining needs to continue bit-exactly."""
+
+  step: jax.Array
+  weights: Any
+  stats: Any
+  opt: Any
+  key: jax.Array
+
+
+@dataclasses.dataclass
+class RetrainResult:
+  genotype: genotypes.Genotype
+  params: int  # weights of the evaluation network, auxiliary head excluded
+  final_test_acc: float
+  selected: dict | None  # {epoch, val_acc, test_acc} chosen on the held-out slice, when there is one
+  history: list[dict]
+
+
+def build_network(config: ml_collections.ConfigDict, genotype: genotypes.Genotype,
+                  dataset: data.Dataset) -> nnx.Module:
+  """The evaluation network of ``genotype``: ``config.network`` sizes it; an auxiliary head is
+  added when ``config.auxiliary_weight`` > 0 (DARTS space only, as drop-path)."""
+  space = spaces.get(genotype.space_name, **({"op_names": tuple(config.ops)} if config.ops else {}))
+  space.validate(genotype)
+  regularized = config.auxiliary_weight > 0 or config.drop_path > 0
+  if regularized and not isinstance(space, spaces.DartsCNN):
+    raise ValueError(f"auxiliary head and drop-path are defined for DARTS networks only; set "
+                     f"--config.auxiliary_weight=0 --config.drop_path=0 for a {space.name} genotype")
+  kwargs = dict(config.network.to_dict(), num_classes=dataset.num_classes,
+                in_channels=dataset.image_shape[-1])
+  if isinstance(space, spaces.DartsCNN):
+    kwargs["auxiliary"] = config.auxiliary_weight > 0
+  return supernet.fixed(genotype, space, rngs=nnx.Rngs(config.seed), **kwargs)
+
+
+def parameter_count(model: nnx.Module) -> int:
+  """Weights of the network as the papers count them: BN statistics and the auxiliary head excluded."""
+  head = getattr(model, "auxiliary_head", None)
+  return variables.count_weights(model) - (variables.count_weights(head) if head else 0)
+
+
+def make_train_step(graphdef, config: ml_collections.ConfigDict, tx: optax.GradientTransformation):
+  """``step(state, batch, drop_rate) -> (state, metrics)``: smoothed cross entropy, plus the
+  auxiliary head's loss times its weight, with drop-path at the given (traced) rate."""
+  with_auxiliary = config.auxiliary_weight > 0
+
+  def loss(weights, stats, batch, key, drop_rate):
+    model = nnx.merge(graphdef, weights, stats, copy=True)
+    kwargs = {"drop_path": DropPath(key, drop_rate)} if config.drop_path > 0 else {}
+    outputs = model(batch["image"], with_auxiliary=True, **kwargs) if with_auxiliary else (
+        model(batch["image"], **kwargs), None)
+    logits, auxiliary_logits = outputs
+    labels = optax.smooth_labels(jax.nn.one_hot(batch["label"], logits.shape[-1]),
+                                 config.label_smoothing)
+    value = optax.softmax_cross_entropy(logits, labels).mean()
+    total = value
+    if with_auxiliary:
+      total = value + config.auxiliary_weight * optax.softmax_cross_entropy(
+          auxiliary_logits, labels).mean()
+    return total, (nnx.state(model, nnx.BatchStat), logits, value)
+
+  def step(state: TrainState, batch, drop_rate):
+    key, step_key = jax.random.split(state.key)
+    (_, (stats, logits, value)), grads = jax.value_and_grad(loss, has_aux=True)(
+        state.weights, state.stats, batch, step_key, drop_rate)
+    updates, opt = tx.update(grads, state.opt, state.weights)
+    state = TrainState(state.step + 1, optax.apply_updates(state.weights, updates), stats, opt, key)
+    return state, {"train_loss": value,
+                   "train_acc": jnp.mean(jnp.argmax(logits, -1) == batch["label"])}
+
+  return step
+
+
+def make_eval_step(eval_graphdef):
+  """``step(weights, stats, images, labels, mask) -> (correct, loss_sum)`` over the masked rows."""
+  def step(weights, stats, images, labels, mask):
+    logits = nnx.merge(eval_graphdef, weights, stats, copy=True)(images)
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    return jnp.sum((jnp.argmax(logits, -1) == labels) * mask), jnp.sum(losses * mask)
+  return step
+
+
+def evaluate(eval_step, state: TrainState, split: data.Split, batch_size: int) -> dict:
+  """Accuracy and loss on every example of ``split`` (the last batch is padded, never dropped)."""
+  correct = loss = 0.0
+  for start in range(0, len(split), batch_size):
+    images = split.images[start:start + batch_size]
+    labels = split.labels[start:start + batch_size]
+    valid = len(labels)
+    pad = batch_size - valid
+    images = np.pad(images, ((0, pad),) + ((0, 0),) * (images.ndim - 1))
+    labels = np.pad(labels, (0, pad))
+    mask = (np.arange(batch_size) < valid).astype(np.float32)
+    c, l = eval_step(state.weights, state.stats, images, labels, mask)
+    correct, loss = correct + float(c), loss + float(l)
+  return {"acc": correct / len(split), "loss": loss / len(split)}
+
+
+def training_splits(config, dataset: data.Dataset) -> tuple[data.Split, data.Split | None]:
+  """``(train, held_out)``: with ``select_on_val`` the val split is held out for model selection;
+  otherwise the network trains on train and val together (all the search data)."""
+  if config.select_on_val:
+    return dataset.train, dataset.val
+  joined = data.Split(np.concatenate([dataset.train.images, dataset.val.images]),
+                      np.concatenate([dataset.train.labels, dataset.val.labels]))
+  return joined, None
+
+
+def schedule_for(config, steps_per_epoch: int):
+  """The recipe's learning rate per step: cosine to ``min_lr`` (CIFAR) or ×``lr_gamma`` per epoch
+  (ImageNet)."""
+  if config.schedule == "cosine":
+    return optim.epoch_cosine(config.lr, config.min_lr, config.epochs, steps_per_epoch)
+  if config.schedule == "exponential":
+    return optim.epoch_exponential(config.lr, config.lr_gamma, steps_per_epoch)
+  raise ValueError(f"unknown schedule {config.schedule!r}; expected 'cosine' or 'exponential'")
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
+                       report=print) -> RetrainResult:
+  """Trains ``config.genotype`` (a published name, a ``genotype.json`` path or a literal) from
+  scratch, checkpointing every epoch into ``workdir`` and resuming from it; writes ``metrics.jsonl``."""
+  os.makedirs(workdir, exist_ok=True)
+  genotype = genotypes.resolve(config.genotype)
+  dataset = data.load_from_config(config.data, seed=config.seed)
+  data.record(dataset, workdir)
+  train_split, held_out = training_splits(config, dataset)
+  train = data.Batches(train_split, config.batch_size, seed=config.seed,
+                       augment=data.augmentation(config.data),
+                       prefetch=config.data.get("prefetch", 0))
+  steps_per_epoch = train.batches_per_pass
+  schedule = schedule_for(config, steps_per_epoch)
+  tx = optim.weight_optimizer(schedule, momentum=config.momentum,
+                              weight_decay=config.weight_decay, clip_norm=config.clip_norm)
+
+  model = build_network(config, genotype, dataset)
+  params = parameter_count(model)
+  graphdef, _, weights, stats = variables.split(model)
+  eval_graphdef = nnx.graphdef(nnx.view(model, use_running_average=True))
+  state = TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
+                     jax.random.PRNGKey(config.seed))
+  report(f"retrain: {genotype} ({params:,} weights) on {dataset.name} from {dataset.source}; "
+         f"{len(train_split)} training images of {dataset.image_shape}"
+         f"{f', {len(held_out)} held out' if held_out is not None else ''}, "
+         f"{steps_per_epoch} steps per epoch, {config.epochs} epochs")
+
+  mngr = checkpoint.manager(workdir)
+  start_epoch = 0
+  restored = checkpoint.restore_latest(mngr, state)
+  if restored is not None:
+    state, meta = restored
+    start_epoch = meta["epoch"] + 1
+    train.restore(meta["train_position"])
+    report(f"resumed from {mngr.directory} after epoch {meta['epoch']}")
+  log = runlog.MetricsLog(workdir, start_epoch)
+
+  train_step = jax.jit(make_train_step(graphdef, config, tx), donate_argnums=0)
+  eval_step = jax.jit(make_eval_step(eval_graphdef))
+  for epoch in range(start_epoch, config.epochs):
+    epoch_start = time.time()
+    drop_rate = jnp.float32(config.drop_path * epoch / config.epochs)  # the reference's linear ramp
+    totals = None
+    for _ in range(steps_per_epoch):
+      state, metrics = train_step(state, next(train), drop_rate)
+      totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
+    record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
+    runlog.check_finite(record, epoch, str(mngr.directory), what="retraining",
+                        fix="Lower --config.lr")
+    test = evaluate(eval_step, state, dataset.test, config.eval_batch_size)
+    record.update(test_acc=test["acc"], test_loss=test["loss"])
+    if held_out is not None:
+      val = evaluate(eval_step, state, held_out, config.eval_batch_size)
+      record.update(val_acc=val["acc"], val_loss=val["loss"])
+    record.update(epoch=epoch, seconds=round(time.time() - epoch_start, 3),
+                  lr=float(optim.current_lr(schedule, state.opt)))
+    log.append(record)
+    checkpoint.save(mngr, epoch, state, {"epoch": epoch, "train_position": train.position})
+    held = f"  val acc {record['val_acc']:.3f}" if held_out is not None else ""
+    report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
+           f"acc {record['train_acc']:.3f}{held}  test acc {record['test_acc']:.3f}  "
+           f"{record['seconds']:.1f}s")
+
+  history = log.history
+  selected = None
+  if held_out is not None:
+    best = max(history, key=lambda r: r["val_acc"])
+    selected = {"epoch": best["epoch"], "val_acc": best["val_acc"], "test_acc": best["test_acc"]}
+  return RetrainResult(genotype, params, history[-1]["test_acc"], selected, history)

@@ -1,0 +1,29 @@
+"""Retraining on the embedded digits: the reference recipe's shape at a laptop's size.
+
+The paper recipes derive from this one: ``retrain_cifar10.py``, ``retrain_imagenet.py``.
+"""
+
+import ml_collections
+
+
+def get_config(arg: str = "") -> ml_collections.ConfigDict:
+  """``arg`` may be 'quick' for a smoke-test-sized run."""
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.genotype = "DARTS_V2"  # a published name, a genotype.json path, or a genotype literal
+  c.ops = ()  # empty: the space's standard op set (name registered ops a genotype uses here)
+  c.network = ml_collections.ConfigDict({"setting": "cifar", "channels": 8, "layers": 5})
+  c.data = ml_collections.ConfigDict({"name": "digits", "test_fraction": 0.2})
+  c.select_on_val = False  # True: train on the train split only and select an epoch on val
+  c.batch_size = 64
+  c.eval_batch_size = 256
+  c.epochs = 8
+  c.schedule = "cosine"
+  c.lr, c.min_lr, c.lr_gamma = 0.025, 0.0, 0.97
+  c.momentum, c.weight_decay, c.clip_norm = 0.9, 3e-4, 5.0
+  c.label_smoothing = 0.0
+  c.auxiliary_weight = 0.0  # digits' 8x8 images are too small for the auxiliary head
+  c.drop_path = 0.2
+  if arg == "quick":
+    c.network.channels, c.network.layers, c.epochs, c.batch_size = 4, 3, 2, 32
+  return c

@@ -1,0 +1,145 @@
+"""Evaluation networks and retraining: published parameter counts, drop-path, the auxiliary head,
+learning and bit-exact resumption on the embedded digits, and clear errors for bad genotypes."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+from darts_jax import genotypes, ops, optim, retrain, supernet, variables
+from darts_jax.supernet.darts_network import DropPath
+from experiments.configs import retrain as retrain_config
+
+
+def tiny_config(**overrides):
+  c = retrain_config.get_config("quick")
+  c.update_from_flattened_dict(overrides)
+  return c
+
+
+# Weights of the reference implementation's evaluation networks (quark0/darts ``model.py``; the
+# auxiliary head excluded, as its ``count_parameters_in_MB`` does). The papers round them to
+# DARTS 3.3M, PC-DARTS 3.6M, P-DARTS 3.4M, and DARTS ImageNet 4.7M.
+@pytest.mark.parametrize("name,setting,num_classes,expected", [
+    ("DARTS_V2", "cifar", 10, 3_349_342),
+    ("PC_DARTS_cifar", "cifar", 10, 3_634_678),
+    ("PDARTS", "cifar", 10, 3_433_798),
+    ("DARTS_V2", "imagenet", 1000, 4_718_752),
+])
+def test_published_cells_have_the_reference_parameter_counts(name, setting, num_classes, expected):
+  model = supernet.fixed(genotypes.PUBLISHED[name], setting=setting, num_classes=num_classes,
+                         auxiliary=True, rngs=nnx.Rngs(0))
+  assert retrain.parameter_count(model) == expected
+  assert round(expected / 1e6, 1) == {"DARTS_V2": 3.3, "PC_DARTS_cifar": 3.6, "PDARTS": 3.4}.get(
+      name if setting == "cifar" else "", 4.7)
+
+
+def test_drop_path_at_zero_is_the_identity_and_scales_kept_paths():
+  x = jax.random.normal(jax.random.PRNGKey(0), (4000, 2, 2, 3))
+  np.testing.assert_array_equal(ops.drop_path(x, jax.random.PRNGKey(1), jnp.float32(0.0)), x)
+  dropped = ops.drop_path(x, jax.random.PRNGKey(1), jnp.float32(0.25))
+  kept = np.asarray(jnp.all(dropped != 0, axis=(1, 2, 3)))
+  np.testing.assert_allclose(dropped[kept], x[kept] / 0.75, rtol=1e-6)
+  np.testing.assert_array_equal(dropped[~kept], 0.0)
+  assert abs(kept.mean() - 0.75) < 0.03  # examples are dropped with probability 0.25
+
+
+@pytest.fixture(scope="module")
+def small_network():
+  """A 3-cell DARTS_V2 network on 32x32 images: large enough for the auxiliary head."""
+  model = supernet.fixed(genotypes.PUBLISHED["DARTS_V2"], channels=4, layers=3, auxiliary=True,
+                         rngs=nnx.Rngs(0))
+  images = jax.random.normal(jax.random.PRNGKey(2), (2, 32, 32, 3))
+  return model, images
+
+
+def test_drop_path_in_the_network_is_off_at_rate_zero_and_without_a_key(small_network):
+  model, images = small_network
+  reference = model(images)
+  at_zero = model(images, drop_path=DropPath(jax.random.PRNGKey(3), jnp.float32(0.0)))
+  np.testing.assert_allclose(at_zero, reference, rtol=1e-6, atol=1e-6)
+  dropped = model(images, drop_path=DropPath(jax.random.PRNGKey(3), jnp.float32(0.5)))
+  assert not np.allclose(dropped, reference)
+  evaluation = nnx.view(model, use_running_average=True)
+  np.testing.assert_array_equal(evaluation(images), evaluation(images))  # no randomness at eval
+
+
+def test_auxiliary_head_feeds_the_training_loss_only(small_network):
+  model, images = small_network
+  logits, auxiliary = model(images, with_auxiliary=True)  # (updates BatchNorm statistics)
+  assert logits.shape == auxiliary.shape == (2, 10)
+  evaluation = nnx.view(model, use_running_average=True)
+  before = evaluation(images)
+  model.auxiliary_head.classifier.kernel[...] += 1.0
+  np.testing.assert_array_equal(evaluation(images), before)  # evaluation never reads the head
+
+  config = tiny_config(auxiliary_weight=0.4, drop_path=0.0)
+  graphdef, _, weights, stats = variables.split(model)
+  tx = optim.weight_optimizer(lambda _: 0.1, weight_decay=0.0)
+  step = retrain.make_train_step(graphdef, config, tx)
+  state = retrain.TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
+                             jax.random.PRNGKey(0))
+  new_state, _ = step(state, {"image": images, "label": jnp.array([1, 2])}, jnp.float32(0.0))
+  head_before = nnx.to_pure_dict(weights)["auxiliary_head"]
+  head_after = nnx.to_pure_dict(new_state.weights)["auxiliary_head"]
+  assert any(np.any(a != b) for a, b in zip(jax.tree.leaves(head_before),
+                                            jax.tree.leaves(head_after)))
+
+
+def test_auxiliary_head_on_too_small_maps_is_a_clear_error():
+  model = supernet.fixed(genotypes.PUBLISHED["DARTS_V2"], channels=4, layers=3, auxiliary=True,
+                         in_channels=1, rngs=nnx.Rngs(0))
+  with pytest.raises(ValueError, match="auxiliary_weight=0"):
+    model(jnp.zeros((1, 8, 8, 1)), with_auxiliary=True)
+
+
+class _Interrupt(Exception):
+  pass
+
+
+def test_short_retrain_learns_and_resumes_bit_exactly(tmp_path):
+  full = retrain.train_and_evaluate(tiny_config(), str(tmp_path / "full"), report=lambda _: None)
+  assert full.final_test_acc > 0.5  # ten classes: chance is 0.1
+  assert full.selected is None and full.params == retrain.parameter_count(
+      retrain.build_network(tiny_config(), full.genotype, _digits()))
+
+  def stop_after_first_epoch(line):
+    if line.startswith("epoch 1/"):
+      raise _Interrupt
+
+  with pytest.raises(_Interrupt):
+    retrain.train_and_evaluate(tiny_config(), str(tmp_path / "cut"), report=stop_after_first_epoch)
+  lines = []
+  resumed = retrain.train_and_evaluate(tiny_config(), str(tmp_path / "cut"), report=lines.append)
+  assert any(line.startswith("resumed from") for line in lines)
+  assert [r["epoch"] for r in resumed.history] == [0, 1]
+  for a, b in zip(full.history, resumed.history):
+    assert {k: v for k, v in a.items() if k != "seconds"} == {
+        k: v for k, v in b.items() if k != "seconds"}
+
+
+def test_selection_uses_the_held_out_slice_and_labels_both_numbers(tmp_path):
+  result = retrain.train_and_evaluate(tiny_config(select_on_val=True, epochs=1),
+                                      str(tmp_path), report=lambda _: None)
+  assert set(result.selected) == {"epoch", "val_acc", "test_acc"}
+  assert result.selected["test_acc"] == result.history[result.selected["epoch"]]["test_acc"]
+
+
+def _digits():
+  from darts_jax import data
+  return data.load("digits", seed=0)
+
+
+@pytest.mark.parametrize("genotype,error,match", [
+    ("Genotype(normal=[('sep_conv_3x3', 0)", genotypes.GenotypeError, "cannot"),
+    (str(genotypes.PUBLISHED["DARTS_V2"]).replace("dil_conv_3x3", "sep_conv_9x9"), Exception,
+     "sep_conv_9x9"),
+    ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|"
+     "skip_connect~2|", ValueError, "DARTS networks only"),
+])
+def test_bad_genotypes_are_clear_errors(tmp_path, genotype, error, match):
+  with pytest.raises(error, match=match):
+    retrain.train_and_evaluate(tiny_config(genotype=genotype), str(tmp_path), report=lambda _: None)
+
