@@ -1,6 +1,6 @@
 """tensorflow-datasets as a source, imported lazily (``pip install 'darts_jax[tfds]'``).
 
-Prepared datasets are read through ``tfds.data_source`` (array_record, no TensorFlow needed); a
+Prepared datasets are read through ``tfds.data_source`` (array_record: no TensorFlow, but pillow); a
 dataset prepared in the TFRecord format is read through ``tfds.load`` when TensorFlow is installed.
 Nothing is downloaded unless ``download`` is set.
 """
