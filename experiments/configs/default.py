@@ -18,6 +18,12 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       {"lr": 0.025, "min_lr": 0.001, "momentum": 0.9, "weight_decay": 3e-4, "clip_norm": 5.0})
   c.alphas = ml_collections.ConfigDict(
       {"lr": 3e-4, "b1": 0.5, "b2": 0.999, "weight_decay": 1e-3})
+  # Differentiable cost term in the alpha loss (darts_jax.cost.objective); weight 0 adds nothing.
+  # source: macs | params | latency_lut (file `lut`) | nb201_latency (table column `device`);
+  # form: linear | absolute | hinge (the last two relative to `target`, in the source's units).
+  c.cost = ml_collections.ConfigDict(
+      {"weight": 0.0, "source": "macs", "form": "linear", "target": 0.0, "image_size": 32,
+       "lut": "", "device": "", "tables_dir": ""})
   if arg == "quick":
     c.network.channels, c.network.layers, c.epochs, c.batch_size = 4, 3, 2, 32
   return c
