@@ -133,8 +133,8 @@ def test_real_fashion_mnist_when_installed():
 
 def test_tfds_through_the_real_loader(tmp_path):
   tfds = pytest.importorskip("tensorflow_datasets", reason=TFDS_REASON)
-  with tfds.testing.mock_data(num_examples=8):
-    ds = data.load_from_config({"name": "cifar10", "data_dir": str(tmp_path),
+  with tfds.testing.mock_data(num_examples=8):  # the mock's "download" is a no-op
+    ds = data.load_from_config({"name": "cifar10", "data_dir": str(tmp_path), "download": True,
                                 "splits": {"train": "train[:75%]", "val": "train[75%:]"}})
   assert ds.source.startswith("TFDS cifar10") and ds.num_classes == 10
   assert (len(ds.train), len(ds.val), len(ds.test)) == (6, 2, 8)

@@ -7,6 +7,8 @@ Nothing is downloaded unless ``download`` is set.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from darts_jax.data.dataset import RawDataset
@@ -23,14 +25,15 @@ def read(tfds_name: str, splits: dict[str, str], data_dir: str | None, download:
     return None
   builder = tfds.builder(tfds_name, data_dir=data_dir)
   where = f"TFDS {tfds_name} in {builder.data_dir}"
+  # the file builder.is_prepared() looks for, checked without its warning about absent folders
+  if not download and not os.path.isfile(os.path.join(builder.data_dir, "dataset_info.json")):
+    looked.append(f"{where} (not prepared; download=False)")
+    return None
   try:
     sources = {ours: tfds.data_source(tfds_name, split=theirs, data_dir=data_dir,
                                       download=download) for ours, theirs in splits.items()}
     arrays = {ours: _stack(source) for ours, source in sources.items()}
-  except (NotImplementedError, AssertionError, KeyError):  # not prepared, or prepared as TFRecords
-    if not builder.is_prepared():
-      looked.append(f"{where} (not prepared; download=False)")
-      return None
+  except NotImplementedError:  # prepared as TFRecords: no random access
     arrays = _load_with_tensorflow(tfds, tfds_name, splits, data_dir, where)
   num_classes = builder.info.features["label"].num_classes
   return RawDataset(arrays, num_classes, where)
