@@ -54,7 +54,7 @@ def test_search_batch_norm_is_not_affine_but_stem_is():
   cell_bns = [m for path, m in nnx.iter_modules(net)
               if isinstance(m, nnx.BatchNorm) and "cells" in path]
   assert cell_bns and all(bn.scale is None and bn.bias is None for bn in cell_bns)
-  assert net.stem_bn.scale is not None
+  assert net.stem.bn.scale is not None
 
 
 def test_a_user_op_plugs_into_space_supernet_and_genotype():
