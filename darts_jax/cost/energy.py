@@ -35,6 +35,7 @@ def joules_per_call(call: Callable[[], object], *, calls: int) -> float | str:
     return reason
   try:
     read = _energy_counter()
+    jax.block_until_ready(call())  # compiles and warms up outside the measured window
     start = read()
     for _ in range(calls):
       jax.block_until_ready(call())
