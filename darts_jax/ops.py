@@ -334,3 +334,34 @@ register("dil_conv_3x3")(_dil_conv(3))
 register("dil_conv_5x5")(_dil_conv(5))
 register("nor_conv_1x1")(_nor_conv(1))
 register("nor_conv_3x3")(_nor_conv(3))
+
+
+# ----------------------------------------------------------------------------------------------
+# NAS-Bench-101's vertex ops (google-research/nasbench ``base_ops.py``), named as that benchmark
+# names them: Conv -> BN -> ReLU, and 3x3 pools that keep the channels.
+
+
+class ConvBNReLU(nnx.Module):
+  """Conv ('same' padding) -> BN -> ReLU: NAS-Bench-101's conv vertices and its 1x1 projections."""
+
+  def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1, *,
+               affine: bool, rngs: nnx.Rngs):
+    self.conv = conv(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2,
+                     rngs=rngs)
+    self.bn = batch_norm(out_channels, affine=affine, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return jax.nn.relu(self.bn(self.conv(x)))
+
+
+def _conv_bn_relu(kernel: int) -> OpFactory:
+  def factory(channels, stride, *, affine, rngs):
+    return ConvBNReLU(channels, channels, kernel, stride, affine=affine, rngs=rngs)
+  return factory
+
+
+register("conv1x1-bn-relu")(_conv_bn_relu(1))
+register("conv3x3-bn-relu")(_conv_bn_relu(3))
+register("conv5x5-bn-relu")(_conv_bn_relu(5))
+register("maxpool3x3")(_max_pool_3x3)
+register("avgpool3x3")(_avg_pool_3x3)
