@@ -5,8 +5,8 @@ from __future__ import annotations
 from flax import nnx
 
 from darts_jax import genotypes
-from darts_jax.spaces import DartsCNN, NB201, SearchSpace
-from darts_jax.supernet import darts_network, nb201_network
+from darts_jax.spaces import DartsCNN, Macro, MacroGenotype, NB201, SearchSpace
+from darts_jax.supernet import darts_network, macro_network, nb201_network
 from darts_jax.supernet.mixed import MixedOp
 
 
@@ -16,6 +16,8 @@ def build(space: SearchSpace, *, rngs: nnx.Rngs, **network_kwargs) -> nnx.Module
     return darts_network.DartsSupernet(space, rngs=rngs, **network_kwargs)
   if isinstance(space, NB201):
     return nb201_network.NB201Supernet(space, rngs=rngs, **network_kwargs)
+  if isinstance(space, Macro):
+    return macro_network.MacroSupernet(space, rngs=rngs, **network_kwargs)
   raise ValueError(f"no supernet is defined for search space {space.name!r}")
 
 
@@ -26,7 +28,9 @@ def fixed(genotype: genotypes.Genotype, space: SearchSpace | None = None, *, rng
     return darts_network.fixed_network(genotype, space, rngs=rngs, **network_kwargs)
   if isinstance(genotype, genotypes.NB201Genotype):
     return nb201_network.fixed_network(genotype, space, rngs=rngs, **network_kwargs)
+  if isinstance(genotype, MacroGenotype):
+    return macro_network.fixed_network(genotype, space, rngs=rngs, **network_kwargs)
   raise TypeError(f"not a genotype: {genotype!r}")
 
 
-__all__ = ["MixedOp", "build", "fixed", "darts_network", "nb201_network"]
+__all__ = ["MixedOp", "build", "fixed", "darts_network", "macro_network", "nb201_network"]
