@@ -9,13 +9,11 @@ Modes: ``weights_only`` (a weight step), ``first_order``, ``second_order``, ``se
 """
 
 import json
-import resource
-import statistics
-import subprocess
-import sys
 import time
 
 from absl import app, flags
+
+from benchmarks.timing import peak_rss_gib, run_isolated, time_step
 
 _MODES = flags.DEFINE_list("modes", ["weights_only", "first_order", "second_order",
                                      "second_order_fd"], "Which steps to time.")
@@ -58,27 +56,10 @@ def run_case(mode: str, batch_size: int) -> dict:
     step = lambda s, t, v: search.make_steps(graphdef, config, schedule)[1](s, t)
   else:
     step = search.make_search_step(graphdef, config, schedule)
-  jitted = jax.jit(step, donate_argnums=0)
-  start = time.perf_counter()
-  lowered = jitted.lower(state, batch, batch)
-  trace = time.perf_counter() - start
-  start = time.perf_counter()
-  compiled = lowered.compile()
-  compile_seconds = time.perf_counter() - start
-  state, metrics = compiled(state, batch, batch)
-  jax.block_until_ready(metrics)
-  times = []
-  for _ in range(_STEPS.value):
-    start = time.perf_counter()
-    state, metrics = compiled(state, batch, batch)
-    jax.block_until_ready(metrics)
-    times.append(time.perf_counter() - start)
-  return {"mode": mode, "batch_size": batch_size, "build_s": round(build, 2),
-          "trace_s": round(trace, 2), "compile_s": round(compile_seconds, 2),
-          "step_median_s": round(statistics.median(times), 3), "step_min_s": round(min(times), 3),
-          "step_max_s": round(max(times), 3), "steps": len(times),
-          "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-          "n_params": variables.count_weights(state.weights), "device": str(jax.devices()[0]),
+  n_params = variables.count_weights(state.weights)
+  timing = time_step(step, state, batch, batch, steps=_STEPS.value)
+  return {"mode": mode, "batch_size": batch_size, "build_s": round(build, 2), **timing,
+          "peak_rss_gib": peak_rss_gib(), "n_params": n_params, "device": str(jax.devices()[0]),
           "layers": _LAYERS.value, "channels": _CHANNELS.value, "remat": _REMAT.value}
 
 
@@ -90,16 +71,10 @@ def main(argv):
     return
   for batch_size in _BATCH_SIZES.value:
     for mode in _MODES.value:
-      args = [sys.executable, "-m", "benchmarks.search_step", f"--case={mode}:{batch_size}",
-              f"--steps={_STEPS.value}", f"--layers={_LAYERS.value}",
-              f"--channels={_CHANNELS.value}", f"--remat={_REMAT.value}"]
-      out = subprocess.run(args, capture_output=True, text=True)
-      lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-      if out.returncode or not lines:
-        print(json.dumps({"mode": mode, "batch_size": int(batch_size), "error":
-                          out.stderr.strip().splitlines()[-1] if out.stderr else "no output"}))
-      else:
-        print(lines[-1], flush=True)
+      run_isolated("benchmarks.search_step", f"{mode}:{batch_size}",
+                   [f"--steps={_STEPS.value}", f"--layers={_LAYERS.value}",
+                    f"--channels={_CHANNELS.value}", f"--remat={_REMAT.value}"],
+                   {"mode": mode, "batch_size": int(batch_size)})
 
 
 if __name__ == "__main__":

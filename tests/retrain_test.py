@@ -1,6 +1,7 @@
 """Evaluation networks and retraining: published parameter counts, drop-path, the auxiliary head,
 learning and bit-exact resumption on the embedded digits, and clear errors for bad genotypes."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -66,7 +67,7 @@ def test_drop_path_in_the_network_is_off_at_rate_zero_and_without_a_key(small_ne
   np.testing.assert_array_equal(evaluation(images), evaluation(images))  # no randomness at eval
 
 
-def test_auxiliary_head_feeds_the_training_loss_only(small_network):
+def test_auxiliary_head_feeds_the_training_loss_only_and_the_step_never_retraces(small_network):
   model, images = small_network
   logits, auxiliary = model(images, with_auxiliary=True)  # (updates BatchNorm statistics)
   assert logits.shape == auxiliary.shape == (2, 10)
@@ -75,13 +76,15 @@ def test_auxiliary_head_feeds_the_training_loss_only(small_network):
   model.auxiliary_head.classifier.kernel[...] += 1.0
   np.testing.assert_array_equal(evaluation(images), before)  # evaluation never reads the head
 
-  config = tiny_config(auxiliary_weight=0.4, drop_path=0.0)
+  config = tiny_config(auxiliary_weight=0.4, drop_path=0.2)
   graphdef, _, weights, stats = variables.split(model)
   tx = optim.weight_optimizer(lambda _: 0.1, weight_decay=0.0)
-  step = retrain.make_train_step(graphdef, config, tx)
+  step = jax.jit(chex.assert_max_traces(retrain.make_train_step(graphdef, config, tx), n=1))
   state = retrain.TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
                              jax.random.PRNGKey(0))
-  new_state, _ = step(state, {"image": images, "label": jnp.array([1, 2])}, jnp.float32(0.0))
+  batch = {"image": images, "label": jnp.array([1, 2])}
+  new_state, _ = step(state, batch, jnp.float32(0.0))
+  step(new_state, batch, jnp.float32(0.1))  # a new drop-path rate does not retrace
   head_before = nnx.to_pure_dict(weights)["auxiliary_head"]
   head_after = nnx.to_pure_dict(new_state.weights)["auxiliary_head"]
   assert any(np.any(a != b) for a, b in zip(jax.tree.leaves(head_before),

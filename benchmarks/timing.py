@@ -1,0 +1,50 @@
+"""What the step benchmarks share: timing a jitted state-passing step, peak memory, and running
+each case in its own process (so peak RSS belongs to one case)."""
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import jax
+
+
+def time_step(step, state, *args, steps: int) -> dict:
+  """Traces, compiles, warms up once, then times ``steps`` calls of ``state, out = step(state, *args)``
+  with ``block_until_ready``. Compile time is reported apart, never inside a step's time."""
+  jitted = jax.jit(step, donate_argnums=0)
+  start = time.perf_counter()
+  lowered = jitted.lower(state, *args)
+  trace = time.perf_counter() - start
+  start = time.perf_counter()
+  compiled = lowered.compile()
+  compile_seconds = time.perf_counter() - start
+  state, out = compiled(state, *args)
+  jax.block_until_ready(out)
+  times = []
+  for _ in range(steps):
+    start = time.perf_counter()
+    state, out = compiled(state, *args)
+    jax.block_until_ready(out)
+    times.append(time.perf_counter() - start)
+  return {"trace_s": round(trace, 2), "compile_s": round(compile_seconds, 2),
+          "step_median_s": round(statistics.median(times), 3), "step_min_s": round(min(times), 3),
+          "step_max_s": round(max(times), 3), "steps": len(times)}
+
+
+def peak_rss_gib() -> float:
+  return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+
+
+def run_isolated(module: str, case: str, flag_args: list[str], label: dict) -> None:
+  """Runs ``python -m module --case=case`` and prints its JSON line (or ``label`` plus the error)."""
+  out = subprocess.run([sys.executable, "-m", module, f"--case={case}", *flag_args],
+                       capture_output=True, text=True)
+  lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+  if out.returncode or not lines:
+    error = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "no output"
+    print(json.dumps({**label, "error": error}), flush=True)
+  else:
+    print(lines[-1], flush=True)
