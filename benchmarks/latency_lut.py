@@ -9,7 +9,6 @@ with Pearson r and Kendall tau over the sample.
 """
 
 import json
-import os
 
 import numpy as np
 from absl import app, flags
@@ -35,9 +34,11 @@ def main(argv):
   size = networks.NetworkSize(_CHANNELS.value, _LAYERS.value, image_size=_IMAGE_SIZE.value)
   timing = {"warmup": 3, "repeats": _REPEATS.value}
   device = latency.environment()["device_kind"]
-  if _LUT.value and os.path.exists(_LUT.value) and device in json.load(open(_LUT.value)):
-    table = lut.load(_LUT.value)
-  else:
+  try:
+    table = lut.load(_LUT.value) if _LUT.value else None
+  except (FileNotFoundError, KeyError):  # no file yet, or no table for this device in it
+    table = None
+  if table is None:
     table = lut.build(space, size, batch_size=_BATCH_SIZE.value, **timing)
     if _LUT.value:
       lut.save(table, _LUT.value)

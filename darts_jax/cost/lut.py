@@ -88,7 +88,10 @@ def build(space: SearchSpace, size: networks.NetworkSize, *, batch_size: int = 1
 
 def save(table: LookupTable, path: str | os.PathLike) -> None:
   """Adds (or replaces) ``table`` under its device kind in the JSON file at ``path``."""
-  tables = json.load(open(path)) if os.path.exists(path) else {}
+  tables = {}
+  if os.path.exists(path):
+    with open(path) as f:
+      tables = json.load(f)
   tables[table.environment["device_kind"]] = dataclasses.asdict(table)
   with open(path, "w") as f:
     json.dump(tables, f, indent=1, sort_keys=True)

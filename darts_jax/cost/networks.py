@@ -8,12 +8,13 @@ import numpy as np
 from flax import nnx
 
 from darts_jax import genotypes, supernet
-from darts_jax.spaces import DartsCNN, NB201, SearchSpace
+from darts_jax.spaces import DartsCNN, Macro, NB201, SearchSpace
 
 
 @dataclasses.dataclass(frozen=True)
 class NetworkSize:
-  """How big a fixed network is; ``layers`` is cells (DARTS) or cells per stage (NAS-Bench-201);
+  """How big a fixed network is; ``channels`` is the stem's width in the macro space; ``layers`` is
+  cells (DARTS) or cells per stage (NAS-Bench-201), unused by the macro space;
   ``setting`` picks the DARTS stem ('cifar' or 'imagenet'); 0 / '' keep the builder's default."""
 
   channels: int = 0
@@ -32,7 +33,7 @@ def build(genotype: genotypes.Genotype, space: SearchSpace, size: NetworkSize, *
   space.validate(genotype)
   kwargs = {"num_classes": size.num_classes}
   if size.channels:
-    kwargs["channels"] = size.channels
+    kwargs["stem_channels" if isinstance(space, Macro) else "channels"] = size.channels
   if isinstance(space, DartsCNN):
     kwargs.update({"layers": size.layers} if size.layers else {})
     kwargs.update({"setting": size.setting} if size.setting else {})

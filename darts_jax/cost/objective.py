@@ -11,6 +11,7 @@ Penalty forms:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import jax.numpy as jnp
@@ -19,6 +20,7 @@ from flax import nnx
 
 from darts_jax import ops, relaxations, spaces, tabular
 from darts_jax.cost import flops, lut, nb201_latency, networks, params, sites
+from darts_jax.supernet import macro_network
 
 SOURCES = ("macs", "params", "latency_lut", "nb201_latency")
 FORMS = ("linear", "absolute", "hinge")
@@ -53,6 +55,26 @@ def edge_costs(space, cells: list[sites.CellShape],
   return costs
 
 
+def macro_costs(space: spaces.Macro, stem_channels: int, image_size: int,
+                source: str) -> dict[str, np.ndarray]:
+  """``{label: [blocks, ops]}``: millions of MACs or weights of every candidate of every block."""
+  if source not in ("macs", "params"):
+    raise ValueError(f"the macro space takes cost sources 'macs' and 'params', not {source!r}")
+  costs = {label: np.zeros(shape) for label, shape in space.alpha_shapes().items()}
+  size = image_size
+  for (label, row), (c_in, c_out, stride) in zip(space.rows(),
+                                                 macro_network.layout(space, stem_channels)):
+    candidates = space.op_names[:costs[label].shape[1]]
+    for k, name in enumerate(candidates):
+      block = nnx.eval_shape(lambda n=name, i=c_in, o=c_out, s=stride: macro_network.block(
+          n, i, o, s, affine=True, rngs=nnx.Rngs(0)))
+      count = (flops.analytic_macs(block, (1, size, size, c_in)) if source == "macs"
+               else params.count(block))
+      costs[label][row, k] = count / 1e6
+    size = math.ceil(size / stride)
+  return costs
+
+
 def expected_cost(alphas: dict, costs: dict[str, np.ndarray],
                   relaxation: relaxations.Relaxation = relaxations.softmax) -> jnp.ndarray:
   """``sum_label sum_{edge, op} relax(alpha)[edge, op] * cost[edge, op]``, differentiable in alphas."""
@@ -78,6 +100,8 @@ def search_costs(config) -> dict[str, np.ndarray]:
   if c.source not in SOURCES:
     raise ValueError(f"unknown cost source {c.source!r}; choose one of {list(SOURCES)}")
   space = spaces.get(config.space, **({"op_names": tuple(config.ops)} if config.get("ops") else {}))
+  if isinstance(space, spaces.Macro):
+    return macro_costs(space, config.network.get("stem_channels", 32), c.image_size, c.source)
   if c.source == "nb201_latency":
     if space.name != "nb201":
       raise ValueError(f"cost source nb201_latency is for the nb201 space, not {space.name}")

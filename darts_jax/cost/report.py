@@ -41,7 +41,7 @@ def evaluate(config: ml_collections.ConfigDict) -> dict:
     x = jnp.zeros(size.input_shape(batch_size))
     timings[batch_size] = latency.measure(fn, state, x, warmup=config.warmup,
                                           repeats=config.repeats)
-    per_call = energy.joules_per_call(lambda: jitted(state, x), calls=config.repeats)
+    per_call = energy.joules_per_call(lambda x=x: jitted(state, x), calls=config.repeats)
     joules[batch_size] = per_call / batch_size if isinstance(per_call, float) else per_call
   env = timings[config.batch_sizes[0]].environment
   return {"genotype": str(genotype), "space": space.name, "size": dataclasses.asdict(size), **cost.to_json(),
@@ -57,13 +57,13 @@ def table(result: dict) -> list[str]:
   env = result["environment"]
   lines = [f"genotype  {result['genotype']}",
            f"network   {result['space']} {result['size']}",
-           f"device    {env['device_kind']} ({env['platform']}); jax {env['jax']}, jaxlib "
-           f"{env['jaxlib']}, flax {env['flax']}",
+           (f"device    {env['device_kind']} ({env['platform']}); jax {env['jax']}, jaxlib "
+            f"{env['jaxlib']}, flax {env['flax']}"),
            f"params    {result['params'] / 1e6:.3f} M (weights only)",
-           f"MACs      {result['macs'] / 1e6:.1f} M per image (multiply-adds of convs and dense "
-           "layers; the papers' 'FLOPs')",
-           f"FLOPs     {result['flops'] / 1e6:.1f} M per image (2 x MACs); XLA cost analysis "
-           f"{result['xla_flops'] / 1e6:.1f} M, {result['bytes_accessed'] / 1e6:.1f} MB accessed"]
+           (f"MACs      {result['macs'] / 1e6:.1f} M per image (multiply-adds of convs and dense "
+            "layers; the papers' 'FLOPs')"),
+           (f"FLOPs     {result['flops'] / 1e6:.1f} M per image (2 x MACs); XLA cost analysis "
+            f"{result['xla_flops'] / 1e6:.1f} M, {result['bytes_accessed'] / 1e6:.1f} MB accessed")]
   for batch, ms in result["latency_ms"].items():
     lines.append(f"latency   batch {batch}: median {ms:.3f} ms (IQR "
                  f"{result['latency_iqr_ms'][batch]:.3f} ms; compile {result['compile_s'][batch]:.1f}"
