@@ -56,7 +56,8 @@ def table(result: dict) -> list[str]:
   """The human-readable lines of an ``evaluate`` result."""
   env = result["environment"]
   lines = [f"genotype  {result['genotype']}",
-           f"network   {result['space']} {result['size']}",
+           f"network   {result['space']}, " + ", ".join(
+               f"{k} {v or 'default'}" for k, v in result["size"].items()),
            (f"device    {env['device_kind']} ({env['platform']}); jax {env['jax']}, jaxlib "
             f"{env['jaxlib']}, flax {env['flax']}"),
            f"params    {result['params'] / 1e6:.3f} M (weights only)",
