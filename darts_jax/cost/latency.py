@@ -37,13 +37,17 @@ class Latency:
     return dataclasses.asdict(self)
 
 
-def time_calls(call: Callable[[], object], *, warmup: int, repeats: int,
-               clock: Callable[[], float] = time.perf_counter) -> list[float]:
-  """Seconds per call of ``call()`` (blocked until its result is ready), after ``warmup`` calls."""
+def _check_counts(warmup: int, repeats: int) -> None:
   if repeats < 1:
     raise ValueError(f"latency needs at least one timed call, got repeats={repeats}")
   if warmup < 0:
     raise ValueError(f"warmup must be >= 0, got {warmup}")
+
+
+def time_calls(call: Callable[[], object], *, warmup: int, repeats: int,
+               clock: Callable[[], float] = time.perf_counter) -> list[float]:
+  """Seconds per call of ``call()`` (blocked until its result is ready), after ``warmup`` calls."""
+  _check_counts(warmup, repeats)
   for _ in range(warmup):
     jax.block_until_ready(call())
   times = []
@@ -55,6 +59,7 @@ def time_calls(call: Callable[[], object], *, warmup: int, repeats: int,
 
 
 def summarize(seconds: list[float], *, warmup: int, compile_s: float) -> Latency:
+  """Median, spread and environment of the timed calls' seconds."""
   ms = np.asarray(seconds) * 1e3
   q25, q75 = np.percentile(ms, [25, 75])
   return Latency(float(statistics.median(ms)), float(ms.min()), float(ms.max()), float(q75 - q25),
@@ -64,8 +69,7 @@ def summarize(seconds: list[float], *, warmup: int, compile_s: float) -> Latency
 def measure(fn: Callable, *args, warmup: int = 3, repeats: int = 20,
             clock: Callable[[], float] = time.perf_counter) -> Latency:
   """Latency of ``jax.jit(fn)(*args)``: the ahead-of-time compile is timed apart and never counted."""
-  if repeats < 1:
-    raise ValueError(f"latency needs at least one timed call, got repeats={repeats}")
+  _check_counts(warmup, repeats)  # before compiling, which can take minutes
   start = clock()
   compiled = jax.jit(fn).lower(*args).compile()
   compile_s = clock() - start
