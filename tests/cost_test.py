@@ -8,7 +8,9 @@ import pytest
 from flax import nnx
 
 from darts_jax import genotypes, ops, spaces
-from darts_jax.cost import energy, flops, latency, lut, networks, params, sites, trace
+from darts_jax.cost import (energy, flops, latency, lut, networks, objective, params, sites,
+                            trace)
+from experiments.configs import nb201_digits
 
 # XLA's count adds BatchNorm, ReLU, pooling and sums to the convolutions and dense layers the
 # analytic count covers; on an all-conv NAS-Bench-201 network (C=16) they stay within this fraction.
@@ -167,6 +169,15 @@ def test_lookup_table_covers_every_site_and_predicts_fixed_part_plus_ops(tmp_pat
   assert loaded.predict(space, genotype, cells) == pytest.approx(expected)
   with pytest.raises(KeyError, match="not 'TPU v9'"):
     lut.load(path, "TPU v9")
+  config = nb201_digits.get_config("quick")  # C=4, one cell per stage: the table's size
+  config.ops = space.op_names
+  config.cost.update(weight=1.0, source="latency_lut", lut=str(path), image_size=8)
+  costs = objective.search_costs(config)["cell"]  # each edge's op summed over the 3 cells
+  assert costs[0, 1] == pytest.approx(sum(table.ops[f"skip_connect@{s}x{s}x{c}/s1"]
+                                          for s, c in ((8, 4), (4, 8), (2, 16))))
+  config.cost.image_size = 16
+  with pytest.raises(KeyError, match="not in the lookup table .* rebuild it"):
+    objective.search_costs(config)
   with pytest.raises(ValueError, match="for the nb201 space, not darts_cnn"):
     loaded.predict(spaces.get("darts_cnn"), genotypes.PUBLISHED["DARTS_V2"], cells)
 

@@ -58,17 +58,21 @@ class LookupTable:
   ops: dict[str, float]
   environment: dict[str, str]
 
+  def op_ms(self, site: sites.Site) -> float:
+    """The entry of one site; a site the table was not built for is a clear error."""
+    try:
+      return self.ops[site.key]
+    except KeyError:
+      raise KeyError(f"site {site.key} is not in the lookup table (built for {self.size}, batch "
+                     f"{self.batch_size}); rebuild it with --config.build_lut at this network "
+                     "size") from None
+
   def predict(self, space: SearchSpace, genotype: genotypes.Genotype,
               cells: list[sites.CellShape]) -> float:
     """Predicted end-to-end latency (ms) of ``genotype``: the fixed part plus its ops' entries."""
     if space.name != self.space:
       raise ValueError(f"this lookup table is for the {self.space} space, not {space.name}")
-    keys = [s.key for s in sites.genotype_sites(space, genotype, cells)]
-    missing = sorted({key for key in keys if key not in self.ops})
-    if missing:
-      raise KeyError(f"sites {missing[:3]} are not in the lookup table (built for "
-                     f"{self.size}); rebuild it with --config.build_lut at this network size")
-    return self.fixed_ms + sum(self.ops[key] for key in keys)
+    return self.fixed_ms + sum(self.op_ms(s) for s in sites.genotype_sites(space, genotype, cells))
 
 
 def build(space: SearchSpace, size: networks.NetworkSize, *, batch_size: int = 1, warmup: int = 3,

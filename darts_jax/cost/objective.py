@@ -114,7 +114,7 @@ def search_costs(config) -> dict[str, np.ndarray]:
   cells = sites.cell_shapes(space, size)
   if c.source == "latency_lut":
     table = lut.load(c.lut)
-    return edge_costs(space, cells, lambda site: table.ops[site.key])
+    return edge_costs(space, cells, table.op_ms)
   return edge_costs(space, cells, op_macs if c.source == "macs" else op_params)
 
 
