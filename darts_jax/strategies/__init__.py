@@ -4,6 +4,7 @@ from darts_jax.strategies.base import Evaluator, SearchResult, Strategy, TableEv
 from darts_jax.strategies.bayesian import TPEBayesOpt
 from darts_jax.strategies.encoding import CategoricalEncoding, Encoding
 from darts_jax.strategies.evolution import RegularizedEvolution
+from darts_jax.strategies.proxy import ProxyEvaluator
 from darts_jax.strategies.random_search import RandomSearch
 from darts_jax.strategies.reinforce import Reinforce
 
@@ -19,6 +20,6 @@ def make(name: str, encoding: Encoding, *, seed: int, **kwargs) -> Strategy:
     raise ValueError(f"unknown strategy {name!r}; choose one of {sorted(STRATEGIES)}") from None
 
 
-__all__ = ["STRATEGIES", "CategoricalEncoding", "Encoding", "Evaluator", "RandomSearch",
-           "RegularizedEvolution", "Reinforce", "SearchResult", "Strategy", "TPEBayesOpt",
-           "TableEvaluator", "make", "run"]
+__all__ = ["STRATEGIES", "CategoricalEncoding", "Encoding", "Evaluator", "ProxyEvaluator",
+           "RandomSearch", "RegularizedEvolution", "Reinforce", "SearchResult", "Strategy",
+           "TPEBayesOpt", "TableEvaluator", "make", "run"]

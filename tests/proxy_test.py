@@ -1,0 +1,66 @@
+"""The proxy-training evaluator: held-out validation accuracy of a brief retraining, seeded, counted."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from darts_jax import genotypes, spaces
+from darts_jax.strategies import CategoricalEncoding, ProxyEvaluator
+from experiments.configs import proxy_nb201
+
+OPS = ("none", "skip_connect", "nor_conv_3x3")
+ENCODING = CategoricalEncoding(spaces.get("nb201", op_names=OPS))
+# NB201's ResNet-like cell (two stacked convs beside a skip), and the cell that cuts every edge.
+RESNET, NONE = ENCODING.encode(genotypes.parse(
+    "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|")), (0,) * 6
+
+
+def _config():
+  config = proxy_nb201.get_config("quick")
+  config.ops = OPS
+  return config
+
+
+@pytest.fixture(scope="module")
+def scores():
+  evaluator = ProxyEvaluator(_config(), ENCODING)
+  result = {"resnet": evaluator(RESNET), "none": evaluator(NONE)}
+  assert evaluator.num_queries == 2
+  return result
+
+
+def test_the_resnet_cell_scores_well_above_chance_and_the_all_none_cell_at_chance(scores):
+  assert scores["resnet"] > 0.5
+  assert scores["none"] < 0.2  # constant logits: one class of ten
+  assert scores["resnet"] > scores["none"] + 0.3
+
+
+def test_same_seed_same_score_and_each_repeat_counts(scores, tmp_path):
+  config = _config()
+  config.select_on_val = False  # the evaluator holds val out regardless
+  evaluator = ProxyEvaluator(config, ENCODING, workdir=str(tmp_path))
+  assert evaluator(RESNET) == scores["resnet"]
+  assert evaluator.num_queries == 1
+  with open(tmp_path / "query_0000" / "metrics.jsonl") as f:
+    last = json.loads(f.readlines()[-1])
+  assert last["val_acc"] == scores["resnet"]  # the validation split's, never the test split's
+  os.makedirs(tmp_path / "query_0001")
+  with pytest.raises(FileExistsError, match="query_0001 exists"):
+    evaluator(RESNET)  # retraining would resume from the old run: a silent cache
+  assert evaluator.num_queries == 1
+
+
+def test_search_script_runs_a_strategy_with_the_proxy_evaluator(tmp_path):
+  out = subprocess.run(
+      [sys.executable, "-m", "experiments.search_strategies", "--strategy=random", "--budget=2",
+       "--config=experiments/configs/proxy_nb201.py:quick", "--config.ops=('none', 'skip_connect')",
+       f"--workdir={tmp_path}", "--tables_dir=/nonexistent"],
+      capture_output=True, text=True, check=True,
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout
+  assert sorted(os.listdir(tmp_path)) == ["query_0000", "query_0001"]
+  assert "random, 2 proxy trainings on digits (2 epochs, subset 0.5" in out
+  assert "best cell: |" in out and "proxy score (validation accuracy): 0." in out
+  assert "tables not found" in out
