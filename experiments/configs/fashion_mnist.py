@@ -1,6 +1,7 @@
-"""First-order DARTS on Fashion-MNIST at 14x14 with 5k/5k weight/alpha images: a realistic local
-benchmark that finishes on 2 CPU cores in about half an hour. Reads the IDX files from ``data_dir``,
-TFDS, or Debian's ``/usr/share/datasets/fashion-mnist/`` (apt-get install dataset-fashion-mnist)."""
+"""First-order DARTS on Fashion-MNIST at 14x14, 2,560/2,560 weight/alpha images, 8 epochs (320
+steps of about 4.5 CPU-seconds): a realistic local benchmark, about half an hour on 2 CPU cores.
+Reads TFDS or IDX files from ``data_dir``, or Debian's ``/usr/share/datasets/fashion-mnist/``
+(apt-get install dataset-fashion-mnist)."""
 
 import ml_collections
 
@@ -14,9 +15,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict({
       "name": "fashion_mnist", "data_dir": "", "download": False,
       "splits": {"train": "train[:50%]", "val": "train[50%:]", "test": "test"},
-      "subset_fraction": 1.0, "subset_size": 5000, "resolution": 14,
+      "subset_fraction": 1.0, "subset_size": 2560, "resolution": 14,
       "augment": {"crop_padding": 2, "flip": True, "cutout": 0}, "prefetch": 2})
-  c.batch_size, c.epochs = 64, 10
+  c.batch_size, c.epochs = 64, 8
   if arg == "quick":
     c.network.channels, c.network.layers, c.epochs, c.batch_size = 4, 3, 1, 32
     c.data.subset_size = 256
