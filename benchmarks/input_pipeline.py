@@ -1,12 +1,13 @@
 """Input-pipeline throughput: images/s of ``data.Batches`` per source and augmentation setting.
 
   python -m benchmarks.input_pipeline --sources=synthetic_cifar,digits,fashion_mnist --batches=200
-  python -m benchmarks.input_pipeline --search_step   # also time the search step that consumes them
+  python -m benchmarks.input_pipeline --search_step --layers=8 --channels=16   # and the search step
 
 Prints one JSON line per (source, augmentation, prefetch). ``synthetic_cifar`` is 50k random
 32x32x3 images held in memory; named datasets load as search does (``--data_dir`` for TFDS or local
-files). With ``--search_step`` a last line gives the DARTS search step's consumption rate (two
-batches per step).
+files). With ``--search_step`` a last line gives the consumption rate of the first-order DARTS
+search step (two batches per step) as ``benchmarks.search_step`` builds it (``--layers``,
+``--channels``).
 """
 
 import json
@@ -15,6 +16,7 @@ import time
 import numpy as np
 from absl import app, flags
 
+from benchmarks import search_step
 from darts_jax import data
 
 _SOURCES = flags.DEFINE_list("sources", ["synthetic_cifar", "digits", "fashion_mnist"],
@@ -64,7 +66,6 @@ def main(argv):
                           "batch_size": _BATCH_SIZE.value, "images_per_s": round(rate),
                           "image_shape": list(split.images.shape[1:])}), flush=True)
   if _SEARCH_STEP.value:
-    from benchmarks import search_step
     result = search_step.run_case("first_order", _BATCH_SIZE.value)
     rate = 2 * _BATCH_SIZE.value / result["step_median_s"]
     print(json.dumps({"source": "search_step", "mode": "first_order",

@@ -17,7 +17,7 @@ from darts_jax.data.dataset import CorruptDataError, RawDataset
 
 _PIXELS = 32 * 32 * 3
 
-# name -> format -> (folder, archive, {split: [files]}, label bytes per binary record, label key)
+# name -> format -> (extracted folder, archive, {split: [files in the folder]})
 LAYOUTS = {
     "cifar10": {
         "python": ("cifar-10-batches-py", "cifar-10-python.tar.gz",
