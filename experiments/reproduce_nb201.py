@@ -1,14 +1,27 @@
-"""Reproduces NAS-Bench-201's table-query rows: python -m experiments.reproduce_nb201 --seeds=100."""
+"""Reproduces NAS-Bench-201's rows: python -m experiments.reproduce_nb201 --seeds=100.
 
-from absl import app, flags
+  python -m experiments.reproduce_nb201 --methods=darts_v1,darts_v2 --seeds=1   # searches on digits
+"""
+
+import os
+
+from absl import app, flags, logging
+from ml_collections import config_flags
 
 from darts_jax import tabular
 from darts_jax.strategies import benchmark
 
 _METHODS = flags.DEFINE_list("methods", ["random", "rea", "reinforce", "bo"],
-                             "Search methods: random, rea, reinforce, bo.")
+                             "Table methods random, rea, reinforce, bo; supernet methods darts_v1, "
+                             "darts_v2 (first/second-order DARTS on --search_config's data).")
 _SEEDS = flags.DEFINE_integer("seeds", 100, "Independent runs per method (seeds 0..N-1).")
 _BUDGET = flags.DEFINE_integer("budget", benchmark.DEFAULT_BUDGET, "Table queries per run.")
+_SEARCH_CONFIG = config_flags.DEFINE_config_file(
+    "search_config", os.path.join(os.path.dirname(__file__), "configs", "nb201_digits.py"),
+    "NB201-space search config of the supernet methods (its architect and seed are set per run).")
+_WORKDIR = flags.DEFINE_string("search_workdir", None,
+                               "Supernet runs go to <dir>/<method>/seed_N (resumed when there); "
+                               "default: a temporary folder.")
 # allow_override: the NB201 scripts share this flag and may be imported into one process (tests).
 _TABLES_DIR = flags.DEFINE_string("tables_dir", None,
                                   f"NAS-Bench-201 tables folder; defaults to ${tabular.ENV_VAR}.",
@@ -21,7 +34,9 @@ def main(argv):
     benchmark.check_methods(_METHODS.value)
   except ValueError as e:
     raise app.UsageError(str(e)) from None
-  results = benchmark.reproduce(_METHODS.value, _SEEDS.value, _BUDGET.value, _TABLES_DIR.value)
+  logging.set_verbosity(logging.WARNING)
+  results = benchmark.reproduce(_METHODS.value, _SEEDS.value, _BUDGET.value, _TABLES_DIR.value,
+                                _SEARCH_CONFIG.value, _WORKDIR.value)
   print(benchmark.markdown(results, _BUDGET.value, tabular.load(_TABLES_DIR.value)))
 
 

@@ -1,9 +1,11 @@
 """The NAS-Bench-201 reproduction harness, end to end on the real tables with 2 seeds."""
 
+import os
+
 import numpy as np
 import pytest
 
-from darts_jax import tabular
+from darts_jax import genotypes, tabular
 from darts_jax.strategies import benchmark
 from experiments import reproduce_nb201
 
@@ -33,12 +35,28 @@ def test_returned_cells_are_reported_with_their_200_epoch_accuracies(tables_dir)
   assert benchmark.run_method("rea", 2, tables, budget=30).archs == result.archs
 
 
-@pytest.mark.parametrize("method, words", [("darts_v1", "supernet method"),
-                                           ("darts_v2", "supernet method"), ("gdas", "unknown")])
-def test_harness_rejects_methods_it_cannot_run(method, words, capsys):
-  with pytest.raises(ValueError, match=words):
-    benchmark.reproduce([method], seeds=2)
+def test_harness_rejects_unknown_methods(capsys):
+  with pytest.raises(ValueError, match="unknown method 'gdas'.*darts_v1"):
+    benchmark.reproduce(["gdas"], seeds=2)
   with pytest.raises(SystemExit) as exit_info:
-    reproduce_nb201.app.run(reproduce_nb201.main, argv=["reproduce_nb201", f"--methods={method}"])
+    reproduce_nb201.app.run(reproduce_nb201.main, argv=["reproduce_nb201", "--methods=gdas"])
   assert exit_info.value.code == 1
-  assert words in capsys.readouterr().err
+  assert "unknown method" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method, label", [
+    ("darts_v1", "DARTS-V1"), pytest.param("darts_v2", "DARTS-V2", marks=pytest.mark.slow)])
+def test_supernet_method_searches_on_the_given_data_and_looks_its_cell_up(method, label, tables_dir,
+                                                                         tmp_path, capsys):
+  config = os.path.join(os.path.dirname(reproduce_nb201.__file__), "configs", "nb201_digits.py")
+  with pytest.raises(SystemExit) as exit_info:
+    reproduce_nb201.app.run(reproduce_nb201.main, argv=[
+        "reproduce_nb201", f"--methods={method}", "--seeds=1", f"--tables_dir={tables_dir}",
+        f"--search_config={config}:quick", f"--search_workdir={tmp_path}"])
+  assert exit_info.value.code in (None, 0)
+  out = capsys.readouterr().out
+  found = genotypes.load(tmp_path / method / "seed_0" / "genotype.json")
+  finals = [tabular.query(found, "test_accuracy", d, 200, tables_dir=tables_dir)
+            for d in tabular.DATASETS]
+  assert f"| {method} (paper: {label}) | 1 | {finals[0]:.2f} ± 0.00 | 54.30 ± 0.00 |" in out
+  assert f"{method}: searched on digits (weight-sharing search, 1 epochs)" in out

@@ -1,15 +1,20 @@
-"""The NAS-Bench-201 protocol for table-query strategies, and its markdown report beside the paper."""
+"""The NAS-Bench-201 protocol for table-query strategies and supernet searches, its markdown report
+beside the paper, and searches scored by proxy training on a local dataset."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import tempfile
 import time
 from collections.abc import Sequence
 
+import ml_collections
 import numpy as np
 
-from darts_jax import tabular
+from darts_jax import genotypes, search, spaces, tabular
 from darts_jax.strategies import CategoricalEncoding, TableEvaluator, make, run
+from darts_jax.strategies.proxy import ProxyEvaluator
 
 # The paper's 12,000 simulated seconds, at roughly 120 s per 12-epoch training on cifar10-valid, buy
 # about 100 queries; the tables carry no per-cell training time, so the budget is a query count.
@@ -24,8 +29,12 @@ PUBLISHED = {
     "reinforce": ("REINFORCE", ((93.85, 0.37), (71.71, 1.09), (45.24, 1.18))),
     "bo": ("BOHB", ((93.61, 0.52), (70.85, 1.28), (44.42, 1.49))),
 }
+PUBLISHED_SUPERNET = {
+    "darts_v1": ("DARTS-V1", ((54.30, 0.00), (15.61, 0.00), (16.32, 0.00))),
+    "darts_v2": ("DARTS-V2", ((54.30, 0.00), (15.61, 0.00), (16.32, 0.00))),
+}
 OPTIMUM = (94.37, 73.51, 47.31)
-SUPERNET_METHODS = ("darts_v1", "darts_v2")
+SUPERNET_METHODS = {"darts_v1": "first_order", "darts_v2": "second_order"}  # method -> architect
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,18 +45,15 @@ class MethodResult:
   finals: np.ndarray
   archs: tuple[str, ...]
   seconds: float
+  searched_on: str = "the 12-epoch tables"
 
 
 def check_methods(methods: Sequence[str]) -> None:
-  """Rejects unknown methods, and supernet methods until the NB201 supernet search is wired in."""
+  """Rejects unknown methods, naming the table and the supernet ones."""
   for method in methods:
-    if method in SUPERNET_METHODS:
-      raise ValueError(f"{method} is a supernet method: it searches with weight sharing on a dataset, "
-                       "not by table queries, and is not wired into this harness yet; table methods "
-                       f"are {sorted(PUBLISHED)}")
-    if method not in PUBLISHED:
-      raise ValueError(f"unknown method {method!r}; choose from {sorted(PUBLISHED)} "
-                       f"(supernet methods {list(SUPERNET_METHODS)} are not available yet)")
+    if method not in PUBLISHED and method not in SUPERNET_METHODS:
+      raise ValueError(f"unknown method {method!r}; choose from table methods {sorted(PUBLISHED)} "
+                       f"or supernet methods {sorted(SUPERNET_METHODS)}")
 
 
 def run_method(method: str, seeds: int, tables, budget: int = DEFAULT_BUDGET) -> MethodResult:
@@ -63,12 +69,36 @@ def run_method(method: str, seeds: int, tables, budget: int = DEFAULT_BUDGET) ->
   return MethodResult(method, np.array(finals), tuple(archs), time.perf_counter() - start)
 
 
+def run_supernet_method(method: str, seeds: int, tables, config: ml_collections.ConfigDict,
+                        workdir: str, report=print) -> MethodResult:
+  """DARTS on the NB201 space with ``config``'s data (``workdir/<method>/seed_N`` each, resumed when
+  there); each found cell's final accuracies are looked up."""
+  reported = np.stack([tables.column(*key) for key in REPORTED], axis=1)
+  start, finals, archs = time.perf_counter(), [], []
+  for seed in range(seeds):
+    seed_config = ml_collections.ConfigDict(config.to_dict())
+    seed_config.architect, seed_config.seed = SUPERNET_METHODS[method], seed
+    found = search.run(seed_config, os.path.join(workdir, method, f"seed_{seed}"),
+                       report=report).genotype
+    finals.append(reported[tables.row(found)])
+    archs.append(str(found))
+  return MethodResult(method, np.array(finals), tuple(archs), time.perf_counter() - start,
+                      searched_on=f"{config.data.name} (weight-sharing search, {config.epochs} epochs)")
+
+
 def reproduce(methods: Sequence[str], seeds: int, budget: int = DEFAULT_BUDGET,
-              tables_dir: str | None = None) -> list[MethodResult]:
-  """Runs every method ``seeds`` times under the protocol; the tables are read once."""
+              tables_dir: str | None = None, search_config: ml_collections.ConfigDict | None = None,
+              workdir: str | None = None, report=print) -> list[MethodResult]:
+  """Runs every method ``seeds`` times: table methods under the protocol, supernet methods by a
+  search with ``search_config`` (an NB201 space config) in ``workdir`` (a temporary one if None)."""
   check_methods(methods)
   tables = tabular.load(tables_dir)
-  return [run_method(method, seeds, tables, budget) for method in methods]
+  if any(m in SUPERNET_METHODS for m in methods) and search_config is None:
+    raise ValueError(f"supernet methods {sorted(SUPERNET_METHODS)} need a search config "
+                     "(e.g. experiments/configs/nb201_digits.py)")
+  with tempfile.TemporaryDirectory(prefix="reproduce_nb201_") as scratch:
+    return [run_supernet_method(m, seeds, tables, search_config, workdir or scratch, report)
+            if m in SUPERNET_METHODS else run_method(m, seeds, tables, budget) for m in methods]
 
 
 def _cell(mean: float, std: float) -> str:
@@ -76,16 +106,17 @@ def _cell(mean: float, std: float) -> str:
 
 
 def markdown(results: Sequence[MethodResult], budget: int, tables) -> str:
-  """The table: ours (mean ± std over seeds) beside the published row, then the optimum."""
+  """The table: ours (mean ± std over seeds) beside the published row, then the optimum; notes say
+  which dataset each supernet method searched on."""
   names = ("CIFAR-10", "CIFAR-100", "ImageNet16-120")
   lines = [
-      f"NAS-Bench-201 protocol: search signal = 12-epoch CIFAR-10 validation accuracy "
-      f"(cifar10-valid), budget = {budget} queries per run (stands in for the paper's 12,000 "
-      "simulated seconds); reported = 200-epoch test accuracy of the returned cell.", "",
+      (f"NAS-Bench-201 protocol: search signal = 12-epoch CIFAR-10 validation accuracy "
+       f"(cifar10-valid), budget = {budget} queries per run (stands in for the paper's 12,000 "
+       "simulated seconds); reported = 200-epoch test accuracy of the returned cell."), "",
       "| method | seeds | " + " | ".join(f"{n} (ours) | {n} (paper)" for n in names) + " | time (s) |",
       "|---|---|" + "---|---|" * len(names) + "---|"]
   for result in results:
-    label, published = PUBLISHED[result.method]
+    label, published = {**PUBLISHED, **PUBLISHED_SUPERNET}[result.method]
     cells = [f"{_cell(m, s)} | {_cell(*p)}" for m, s, p in
              zip(result.finals.mean(0), result.finals.std(0), published)]
     lines.append(f"| {result.method} (paper: {label}) | {len(result.finals)} | "
@@ -93,4 +124,45 @@ def markdown(results: Sequence[MethodResult], budget: int, tables) -> str:
   optimum = [tables.column(*key).max() for key in REPORTED]
   lines.append("| optimum | — | " + " | ".join(f"{o:.2f} | {p:.2f}" for o, p in zip(optimum, OPTIMUM))
                + " | — |")
-  return "\n".join(lines)
+  notes = [f"{r.method}: searched on {r.searched_on}, its cell looked up in the tables (the paper's "
+           "row searched on CIFAR-10)." for r in results if r.method in SUPERNET_METHODS]
+  return "\n".join(lines + ([""] + notes if notes else []))
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxySearchResult:
+  """The best cell of a search scored by proxy training, its proxy score, the incumbent curve."""
+
+  genotype: genotypes.NB201Genotype
+  score: float
+  best_so_far: list[float]
+  seconds: float
+
+
+def proxy_encoding(config: ml_collections.ConfigDict) -> CategoricalEncoding:
+  """NB201 cells over ``config.ops`` (NB201's five when empty), the op set retraining builds from."""
+  return CategoricalEncoding(spaces.get("nb201", **(
+      {"op_names": tuple(config.ops)} if config.ops else {})))
+
+
+def proxy_search(method: str, config: ml_collections.ConfigDict, *, budget: int, seed: int,
+                 workdir: str | None = None, report=lambda message: None) -> ProxySearchResult:
+  """``method`` over NB201 cells for ``budget`` queries, each scored by proxy training (``config``
+  is a retrain config with the proxy knobs) on its local dataset."""
+  encoding = proxy_encoding(config)
+  start = time.perf_counter()
+  result = run(make(method, encoding, seed=seed),
+               ProxyEvaluator(config, encoding, workdir=workdir, report=report), budget)
+  arch, score = max(result.history, key=lambda entry: entry[1])
+  return ProxySearchResult(encoding.decode(arch), score, result.best_so_far,
+                           time.perf_counter() - start)
+
+
+def final_accuracies(genotype: genotypes.NB201Genotype,
+                     tables_dir: str | None = None) -> dict[str, float] | None:
+  """The cell's 200-epoch test accuracy per NB201 dataset; None when the tables are not found."""
+  try:
+    tables = tabular.load(tables_dir)
+  except tabular.TablesNotFoundError:
+    return None
+  return {key[1]: tables.query(genotype, *key) for key in REPORTED}
