@@ -34,9 +34,8 @@ def main(argv):
   config = _CONFIG.value
   result = benchmark.proxy_search(_STRATEGY.value, config, budget=_BUDGET.value, seed=_SEED.value,
                                   workdir=_WORKDIR.value, report=print)
-  print(f"{_STRATEGY.value}, {_BUDGET.value} proxy trainings on {config.data.name} "
-        f"({config.epochs} epochs, subset {config.data.get('subset_fraction', 1.0)}, resolution "
-        f"{config.data.get('resolution', 0) or 'native'}) in {result.seconds:.0f}s")
+  print(f"{_STRATEGY.value}: {_BUDGET.value} proxy trainings of {benchmark.proxy_label(config)} "
+        f"in {result.seconds:.0f}s")
   print(f"best cell: {result.genotype}")
   print(f"proxy score (validation accuracy): {result.score:.4f}")
   finals = benchmark.final_accuracies(result.genotype, _TABLES_DIR.value)

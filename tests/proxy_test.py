@@ -5,10 +5,13 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from darts_jax import genotypes, spaces
-from darts_jax.strategies import CategoricalEncoding, ProxyEvaluator
+from darts_jax import genotypes, spaces, tabular
+from darts_jax.strategies import CategoricalEncoding, ProxyEvaluator, TableEvaluator, benchmark
+from darts_jax.tabular import correlation
+from experiments import proxy_correlation
 from experiments.configs import proxy_nb201
 
 OPS = ("none", "skip_connect", "nor_conv_3x3")
@@ -61,6 +64,33 @@ def test_search_script_runs_a_strategy_with_the_proxy_evaluator(tmp_path):
       capture_output=True, text=True, check=True,
       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout
   assert sorted(os.listdir(tmp_path)) == ["query_0000", "query_0001"]
-  assert "random, 2 proxy trainings on digits (2 epochs, subset 0.5" in out
+  assert "random: 2 proxy trainings of 2 epochs on digits (subset 0.5" in out
   assert "best cell: |" in out and "proxy score (validation accuracy): 0." in out
   assert "tables not found" in out
+
+
+def test_training_fidelity_correlates_what_the_two_evaluators_score(tables_dir):
+  tables, encoding = tabular.load(tables_dir), CategoricalEncoding()
+  fidelity = benchmark.training_fidelity(
+      encoding, TableEvaluator(tables, encoding),
+      TableEvaluator(tables, encoding, "test_accuracy", "cifar10", 200), cells=12, seed=0)
+  np.testing.assert_allclose(
+      fidelity.proxy, [tables.query(c, "valid_accuracy", "cifar10", 12) for c in fidelity.cells])
+  np.testing.assert_allclose(
+      fidelity.reference, [tables.query(c, "test_accuracy", "cifar10", 200) for c in fidelity.cells])
+  assert fidelity.tau == correlation.kendall_tau(fidelity.proxy, fidelity.reference) > 0.3
+  assert fidelity.rho == correlation.spearman(fidelity.proxy, fidelity.reference)
+  table = benchmark.fidelity_markdown(fidelity, "12 epochs", "200 epochs")
+  assert f"| 12 | {fidelity.tau:.3f} | {fidelity.rho:.3f} |" in table
+
+
+@pytest.mark.slow
+def test_proxy_correlation_script_trains_the_sampled_cells(capsys):
+  config = os.path.join(os.path.dirname(proxy_correlation.__file__), "configs", "proxy_nb201.py")
+  ops = "--{}_config.ops=('none', 'skip_connect')"
+  with pytest.raises(SystemExit):
+    proxy_correlation.app.run(proxy_correlation.main, argv=[
+        "proxy_correlation", "--mode=training", "--cells=3", f"--proxy_config={config}:quick",
+        f"--reference_config={config}:quick", ops.format("proxy"), ops.format("reference")])
+  out = capsys.readouterr().out
+  assert out.count("| |") == 3 and "| 3 |" in out
