@@ -29,6 +29,7 @@ def run_case(batch_size: int) -> dict:
   import numpy as np
 
   from darts_jax import data, genotypes, optim, retrain, variables
+  from darts_jax.cost import params as cost_params
   from experiments.configs import retrain_cifar10
 
   config = retrain_cifar10.get_config()
@@ -42,7 +43,7 @@ def run_case(batch_size: int) -> dict:
 
   start = time.perf_counter()
   model = retrain.build_network(config, genotypes.resolve(config.genotype), fake)
-  params = retrain.parameter_count(model)
+  params = cost_params.count(model)
   graphdef, _, weights, stats = variables.split(model)
   tx = optim.weight_optimizer(optim.epoch_cosine(config.lr, 0.0, config.epochs, 521))
   state = retrain.TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),

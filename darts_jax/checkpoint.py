@@ -42,3 +42,31 @@ def restore_latest(mngr: ocp.CheckpointManager, template):
         "It is corrupt or was written by a different configuration (search space, network size, "
         "architect). Resume with the configuration that wrote it, or use a fresh --workdir.") from e
   return restored["state"], restored["metadata"]
+
+
+class EpochCheckpoints:
+  """A run's checkpoint after every epoch: its state plus the positions of its data iterators
+  (named objects with ``position`` and ``restore``), so a resumed run sees the same batches."""
+
+  def __init__(self, workdir: str | os.PathLike, iterators: dict):
+    self.mngr = manager(workdir)
+    self.iterators = iterators
+
+  @property
+  def directory(self) -> str:
+    return str(self.mngr.directory)
+
+  def resume(self, state, *, report=print):
+    """``(state, first epoch to run)``: the latest checkpoint's, or ``(state, 0)`` when none."""
+    restored = restore_latest(self.mngr, state)
+    if restored is None:
+      return state, 0
+    state, meta = restored
+    for name, iterator in self.iterators.items():
+      iterator.restore(meta[f"{name}_position"])
+    report(f"resumed from {self.directory} after epoch {meta['epoch']}")
+    return state, meta["epoch"] + 1
+
+  def save(self, epoch: int, state) -> None:
+    save(self.mngr, epoch, state, {"epoch": epoch, **{
+        f"{name}_position": iterator.position for name, iterator in self.iterators.items()}})

@@ -95,10 +95,36 @@ def temporary_ops(**factories: OpFactory) -> Iterator[None]:
 # Building blocks.
 
 
-def batch_norm(channels: int, *, affine: bool, rngs: nnx.Rngs) -> nnx.BatchNorm:
+class BatchNorm(nnx.BatchNorm):
+  """Channel-last BatchNorm with PyTorch's semantics: normalize by the biased batch variance, keep the
+  unbiased one in the running statistics.
+
+  It writes its statistics with ``set_value``: flax's indexed update checks the sharding of the new
+  value, which on a tracer walks the whole traced program, once per BatchNorm (minutes of tracing for
+  a supernet)."""
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    axes = tuple(range(x.ndim - 1))
+    if self.use_running_average:
+      mean, var = self.mean.get_value(), self.var.get_value()
+    else:
+      mean = x.mean(axes)
+      var = jnp.square(x - mean).mean(axes)
+      count = x.size // x.shape[-1]
+      update = lambda old, new: jax.lax.stop_gradient(
+          self.momentum * old + (1 - self.momentum) * new)
+      self.mean.set_value(update(self.mean.get_value(), mean))
+      self.var.set_value(update(self.var.get_value(), var * count / max(count - 1, 1)))
+    y = (x - mean) * jax.lax.rsqrt(var + self.epsilon)
+    if self.scale is not None:
+      y = y * self.scale.get_value() + self.bias.get_value()
+    return y
+
+
+def batch_norm(channels: int, *, affine: bool, rngs: nnx.Rngs) -> BatchNorm:
   """BatchNorm with the reference's momentum and epsilon; ``affine=False`` has no scale or bias."""
-  return nnx.BatchNorm(channels, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, use_scale=affine,
-                       use_bias=affine, rngs=rngs)
+  return BatchNorm(channels, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, use_scale=affine,
+                   use_bias=affine, rngs=rngs)
 
 
 class Conv(nnx.Module):

@@ -20,6 +20,7 @@ import optax
 from flax import nnx
 
 from darts_jax import checkpoint, data, genotypes, optim, runlog, spaces, supernet, variables
+from darts_jax.cost import params as cost_params
 from darts_jax.supernet.darts_network import DropPath
 
 
@@ -57,12 +58,6 @@ def build_network(config: ml_collections.ConfigDict, genotype: genotypes.Genotyp
   if isinstance(space, spaces.DartsCNN):
     kwargs["auxiliary"] = config.auxiliary_weight > 0
   return supernet.fixed(genotype, space, rngs=nnx.Rngs(config.seed), **kwargs)
-
-
-def parameter_count(model: nnx.Module) -> int:
-  """Weights of the network as the papers count them: BN statistics and the auxiliary head excluded."""
-  head = getattr(model, "auxiliary_head", None)
-  return variables.count_weights(model) - (variables.count_weights(head) if head else 0)
 
 
 def make_train_step(graphdef, config: ml_collections.ConfigDict, tx: optax.GradientTransformation):
@@ -160,7 +155,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                               weight_decay=config.weight_decay, clip_norm=config.clip_norm)
 
   model = build_network(config, genotype, dataset)
-  params = parameter_count(model)
+  params = cost_params.count(model)
   graphdef, _, weights, stats = variables.split(model)
   eval_graphdef = nnx.graphdef(nnx.view(model, use_running_average=True))
   state = TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
@@ -170,14 +165,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
          f"{f', {len(held_out)} held out' if held_out is not None else ''}, "
          f"{steps_per_epoch} steps per epoch, {config.epochs} epochs")
 
-  mngr = checkpoint.manager(workdir)
-  start_epoch = 0
-  restored = checkpoint.restore_latest(mngr, state)
-  if restored is not None:
-    state, meta = restored
-    start_epoch = meta["epoch"] + 1
-    train.restore(meta["train_position"])
-    report(f"resumed from {mngr.directory} after epoch {meta['epoch']}")
+  checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train})
+  state, start_epoch = checkpoints.resume(state, report=report)
   log = runlog.MetricsLog(workdir, start_epoch)
 
   train_step = jax.jit(make_train_step(graphdef, config, tx), donate_argnums=0)
@@ -190,7 +179,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       state, metrics = train_step(state, next(train), drop_rate)
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
     record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
-    runlog.check_finite(record, epoch, str(mngr.directory), what="retraining",
+    runlog.check_finite(record, epoch, checkpoints.directory, what="retraining",
                         fix="Lower --config.lr")
     test = evaluate(eval_step, state, dataset.test, config.eval_batch_size)
     record.update(test_acc=test["acc"], test_loss=test["loss"])
@@ -200,7 +189,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     record.update(epoch=epoch, seconds=round(time.time() - epoch_start, 3),
                   lr=float(optim.current_lr(schedule, state.opt)))
     log.append(record)
-    checkpoint.save(mngr, epoch, state, {"epoch": epoch, "train_position": train.position})
+    checkpoints.save(epoch, state)
     held = f"  val acc {record['val_acc']:.3f}" if held_out is not None else ""
     report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
            f"acc {record['train_acc']:.3f}{held}  test acc {record['test_acc']:.3f}  "

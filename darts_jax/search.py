@@ -149,15 +149,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
          f"{len(dataset.train)}/{len(dataset.val)} train/val images of {dataset.image_shape}, "
          f"{steps_per_epoch} steps per epoch, {config.epochs} epochs")
 
-  mngr = checkpoint.manager(workdir)
-  start_epoch = 0
-  restored = checkpoint.restore_latest(mngr, state)
-  if restored is not None:
-    state, meta = restored
-    start_epoch = meta["epoch"] + 1
-    train.restore(meta["train_position"])
-    val.restore(meta["val_position"])
-    report(f"resumed from {mngr.directory} after epoch {meta['epoch']}")
+  checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train, "val": val})
+  state, start_epoch = checkpoints.resume(state, report=report)
   log = runlog.MetricsLog(workdir, start_epoch)
 
   step = jax.jit(make_search_step(graphdef, config, schedule), donate_argnums=0)
@@ -169,7 +162,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
       state, metrics = step(state, next(train), next(val))
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
     record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
-    runlog.check_finite(record, epoch, str(mngr.directory), what="search",
+    runlog.check_finite(record, epoch, checkpoints.directory, what="search",
                         fix="Lower --config.weights.lr or --config.alphas.lr")
     alphas = alphas_of(state)
     genotype = space.discretize(alphas)
@@ -178,8 +171,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
     record.update(epoch=epoch, seconds=round(seconds, 3), genotype=str(genotype),
                   lr=float(optim.current_lr(schedule, state.weight_opt)), alphas=_softmax(alphas))
     log.append(record)
-    checkpoint.save(mngr, epoch, state, {"epoch": epoch, "train_position": train.position,
-                                          "val_position": val.position})
+    checkpoints.save(epoch, state)
     report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
            f"acc {record['train_acc']:.3f}  val loss {record['val_loss']:.4f} "
            f"acc {record['val_acc']:.3f}  {seconds:.1f}s  eta {eta:.0f}s  {genotype}")
