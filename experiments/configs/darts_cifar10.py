@@ -12,11 +12,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   'second_order' for the paper's second-order result."""
   c = default.get_config()
   c.network = ml_collections.ConfigDict({"channels": 16, "layers": 8})
-  c.data = ml_collections.ConfigDict({
-      "name": "cifar10", "data_dir": "", "download": False,
-      "splits": {"train": "train[:50%]", "val": "train[50%:]", "test": "test"},
-      "subset_fraction": 1.0, "subset_size": 0, "resolution": 0,
-      "augment": {"crop_padding": 4, "flip": True, "cutout": 0}, "prefetch": 2})
+  c.data = default.dataset("cifar10", crop_padding=4, flip=True)
   c.batch_size, c.epochs = 64, 50
   if arg == "second_order":
     c.architect = "second_order"

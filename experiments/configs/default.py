@@ -27,3 +27,16 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if arg == "quick":
     c.network.channels, c.network.layers, c.epochs, c.batch_size = 4, 3, 2, 32
   return c
+
+
+def dataset(name: str, *, crop_padding: int = 0, flip: bool = False, cutout: int = 0,
+            **overrides) -> ml_collections.ConfigDict:
+  """The data section for a dataset read from TFDS or local files (``--config.data.data_dir``):
+  DARTS' halved training split for search, no proxy knobs unless ``overrides`` set them."""
+  d = ml_collections.ConfigDict({
+      "name": name, "data_dir": "", "download": False,
+      "splits": {"train": "train[:50%]", "val": "train[50%:]", "test": "test"},
+      "subset_fraction": 1.0, "subset_size": 0, "resolution": 0,
+      "augment": {"crop_padding": crop_padding, "flip": flip, "cutout": cutout}, "prefetch": 2})
+  d.update(overrides)
+  return d

@@ -12,11 +12,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """``arg`` may be 'quick' for a smoke-test-sized run."""
   c = default.get_config()
   c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3})
-  c.data = ml_collections.ConfigDict({
-      "name": "fashion_mnist", "data_dir": "", "download": False,
-      "splits": {"train": "train[:50%]", "val": "train[50%:]", "test": "test"},
-      "subset_fraction": 1.0, "subset_size": 2560, "resolution": 14,
-      "augment": {"crop_padding": 2, "flip": True, "cutout": 0}, "prefetch": 2})
+  c.data = default.dataset("fashion_mnist", crop_padding=2, flip=True, subset_size=2560, resolution=14)
   c.batch_size, c.epochs = 64, 8
   if arg == "quick":
     c.network.channels, c.network.layers, c.epochs, c.batch_size = 4, 3, 1, 32
