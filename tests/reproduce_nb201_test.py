@@ -8,6 +8,7 @@ import pytest
 from darts_jax import genotypes, tabular
 from darts_jax.strategies import benchmark
 from experiments import reproduce_nb201
+from experiments.configs import default
 
 
 def test_harness_runs_end_to_end_with_two_seeds(tables_dir, capsys):
@@ -42,6 +43,8 @@ def test_harness_rejects_unknown_methods(capsys):
     reproduce_nb201.app.run(reproduce_nb201.main, argv=["reproduce_nb201", "--methods=gdas"])
   assert exit_info.value.code == 1
   assert "unknown method" in capsys.readouterr().err
+  with pytest.raises(ValueError, match="nb201 space"):
+    benchmark.reproduce(["darts_v1"], seeds=1, search_config=default.get_config("quick"))
 
 
 @pytest.mark.parametrize("method, label", [

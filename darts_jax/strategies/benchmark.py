@@ -93,10 +93,11 @@ def reproduce(methods: Sequence[str], seeds: int, budget: int = DEFAULT_BUDGET,
   """Runs every method ``seeds`` times: table methods under the protocol, supernet methods by a
   search with ``search_config`` (an NB201 space config) in ``workdir`` (a temporary one if None)."""
   check_methods(methods)
+  if any(m in SUPERNET_METHODS for m in methods) and (
+      search_config is None or search_config.space != "nb201"):
+    raise ValueError(f"supernet methods {sorted(SUPERNET_METHODS)} need a search config of the "
+                     "nb201 space (e.g. experiments/configs/nb201_digits.py)")
   tables = tabular.load(tables_dir)
-  if any(m in SUPERNET_METHODS for m in methods) and search_config is None:
-    raise ValueError(f"supernet methods {sorted(SUPERNET_METHODS)} need a search config "
-                     "(e.g. experiments/configs/nb201_digits.py)")
   with tempfile.TemporaryDirectory(prefix="reproduce_nb201_") as scratch:
     return [run_supernet_method(m, seeds, tables, search_config, workdir or scratch, report)
             if m in SUPERNET_METHODS else run_method(m, seeds, tables, budget) for m in methods]
