@@ -6,15 +6,11 @@ import subprocess
 import sys
 
 from darts_jax import genotypes, pipeline
-from experiments.configs import nb201_digits
 from experiments.configs import pipeline as pipeline_config
 
 
 def test_pipeline_retrains_the_genotype_its_search_found(tmp_path):
-  config = pipeline_config.get_config("quick")
-  config.search = nb201_digits.get_config("quick")  # the NB201 supernet compiles fastest
-  config.retrain.network = {"channels": 4, "cells_per_stage": 1}
-  config.retrain.drop_path = 0.0
+  config = pipeline_config.get_config("nb201_quick")  # the NB201 supernet compiles fastest
   summary = pipeline.run(config, str(tmp_path), report=lambda _: None)
   found = genotypes.load(tmp_path / "search" / "genotype.json")
   assert summary["genotype"] == str(found) and summary["space"] == "nb201"
@@ -26,10 +22,10 @@ def test_pipeline_retrains_the_genotype_its_search_found(tmp_path):
 
 def test_main_job_command_runs_end_to_end(tmp_path):
   out = subprocess.run(
-      [sys.executable, "-m", "experiments.run", "--config=experiments/configs/pipeline.py:quick",
-       "--config.search.epochs=1", "--config.retrain.epochs=1", f"--workdir={tmp_path}"],
+      [sys.executable, "-m", "experiments.run", "--config=experiments/configs/pipeline.py:nb201_quick",
+       f"--workdir={tmp_path}"],
       capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)), timeout=900)
   assert out.returncode == 0, out.stderr[-3000:]
   summary = json.loads(out.stdout.strip().splitlines()[-1])
-  assert summary["space"] == "darts_cnn" and summary["params"] > 0
+  assert summary["space"] == "nb201" and summary["params"] > 0
   assert "final test accuracy" in out.stdout
