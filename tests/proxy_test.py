@@ -56,6 +56,15 @@ def test_same_seed_same_score_and_each_repeat_counts(scores, tmp_path):
   assert evaluator.num_queries == 1
 
 
+def test_a_strategy_runs_end_to_end_with_the_proxy_evaluator(scores):
+  config = _config()
+  config.ops = ("none",)  # one cell, already compiled by the fixture: the plumbing, cheaply
+  result = benchmark.proxy_search("rea", config, budget=2, seed=0)
+  assert str(result.genotype) == "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+  assert result.score == scores["none"] and result.best_so_far == [scores["none"]] * 2
+
+
+@pytest.mark.slow
 def test_search_script_runs_a_strategy_with_the_proxy_evaluator(tmp_path):
   out = subprocess.run(
       [sys.executable, "-m", "experiments.search_strategies", "--strategy=random", "--budget=2",

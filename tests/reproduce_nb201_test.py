@@ -1,6 +1,7 @@
 """The NAS-Bench-201 reproduction harness, end to end on the real tables with 2 seeds."""
 
 import os
+import types
 
 import numpy as np
 import pytest
@@ -8,7 +9,10 @@ import pytest
 from darts_jax import genotypes, tabular
 from darts_jax.strategies import benchmark
 from experiments import reproduce_nb201
-from experiments.configs import default
+from experiments.configs import default, nb201_digits
+
+ALL_SKIP = ("|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|"
+            "skip_connect~2|")
 
 
 def test_harness_runs_end_to_end_with_two_seeds(tables_dir, capsys):
@@ -47,8 +51,31 @@ def test_harness_rejects_unknown_methods(capsys):
     benchmark.reproduce(["darts_v1"], seeds=1, search_config=default.get_config("quick"))
 
 
-@pytest.mark.parametrize("method, label", [
-    ("darts_v1", "DARTS-V1"), pytest.param("darts_v2", "DARTS-V2", marks=pytest.mark.slow)])
+def test_supernet_methods_run_their_architect_per_seed_and_look_the_cell_up(tables_dir, tmp_path,
+                                                                           monkeypatch):
+  runs = []
+
+  def fake_search(config, workdir, report):
+    del report
+    runs.append((config.architect, config.seed, workdir))
+    return types.SimpleNamespace(genotype=genotypes.parse(ALL_SKIP))
+
+  monkeypatch.setattr(benchmark.search, "run", fake_search)
+  config = nb201_digits.get_config("quick")
+  results = benchmark.reproduce(["darts_v1", "darts_v2"], 2, tables_dir=tables_dir,
+                                search_config=config, workdir=str(tmp_path))
+  assert runs == [(architect, seed, str(tmp_path / method / f"seed_{seed}"))
+                  for method, architect in (("darts_v1", "first_order"), ("darts_v2", "second_order"))
+                  for seed in (0, 1)]
+  np.testing.assert_allclose(results[1].finals, [[54.30, 15.61, 16.32]] * 2, atol=0.01)
+  assert config.architect == "first_order" and config.seed == 0  # the caller's config is untouched
+  table = benchmark.markdown(results, 100, tabular.load(tables_dir))
+  assert "| darts_v2 (paper: DARTS-V2) | 2 | 54.30 ± 0.00 | 54.30 ± 0.00 |" in table
+  assert "darts_v2: searched on digits (weight-sharing search, 1 epochs)" in table
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, label", [("darts_v1", "DARTS-V1"), ("darts_v2", "DARTS-V2")])
 def test_supernet_method_searches_on_the_given_data_and_looks_its_cell_up(method, label, tables_dir,
                                                                          tmp_path, capsys):
   config = os.path.join(os.path.dirname(reproduce_nb201.__file__), "configs", "nb201_digits.py")
