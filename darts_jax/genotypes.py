@@ -167,6 +167,9 @@ def parse(text: str) -> Genotype:
     return parse_darts(text)
   if text.startswith("|"):
     return parse_nb201(text)
+  if text.startswith("nb101:"):
+    from darts_jax.spaces.nb101 import NB101Cell  # (spaces import this module)
+    return NB101Cell.parse(text)
   raise GenotypeError(f"cannot read genotype {text[:60]!r}: expected a DARTS 'Genotype(...)' "
                       f"literal, an NB201 '|op~0|+...' string, or one of {sorted(PUBLISHED)}")
 
@@ -182,6 +185,9 @@ def from_json(data: dict) -> Genotype:
     return DartsGenotype(**{f: data[f] for f in _DARTS_FIELDS})
   if space == NB201Genotype.space_name:
     return NB201Genotype(data["nodes"])
+  if space == "nb101":
+    from darts_jax.spaces.nb101 import NB101Cell  # (spaces import this module)
+    return NB101Cell(data["matrix"], data["ops"])
   raise GenotypeError(f"genotype JSON has unknown space {space!r}; expected 'darts_cnn' or 'nb201'")
 
 

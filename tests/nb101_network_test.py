@@ -3,14 +3,16 @@
 import chex
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 from flax import nnx
 
-from darts_jax import variables
+from darts_jax import genotypes, strategies, variables
 from darts_jax.spaces import nb101
 from darts_jax.spaces.nb101 import INPUT, OUTPUT, CellError, NB101Cell
 from darts_jax.supernet import nb101_network
+from experiments.configs import proxy_nb201
 
 C3, C1, MP = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
 # input -> a -> output, input -> b -> output, a -> b
@@ -66,3 +68,16 @@ def test_invalid_cells_and_wrong_inputs_are_rejected():
                                     rngs=nnx.Rngs(0))
   with pytest.raises(ValueError, match="3 channels"):
     net(jnp.zeros((1, 8, 8, 1)))
+
+
+def test_cells_round_trip_through_genotype_strings_and_json():
+  assert genotypes.parse(str(DIAMOND)) == DIAMOND
+  assert genotypes.from_json(DIAMOND.to_json()) == DIAMOND
+
+
+def test_strategies_search_nb101_cells_with_the_proxy_evaluator():
+  config = proxy_nb201.get_config("quick")
+  config.network = ml_collections.ConfigDict({"channels": 4, "stacks": 2, "cells_per_stack": 1})
+  evaluator = strategies.ProxyEvaluator(config, nb101.NB101())
+  result = strategies.run(strategies.make("random", nb101.NB101(), seed=0), evaluator, budget=2)
+  assert evaluator.num_queries == 2 and all(0.0 <= score <= 1.0 for _, score in result.history)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 
 import numpy as np
 
@@ -27,9 +28,24 @@ class NB101Cell:
   matrix: tuple[tuple[int, ...], ...]
   ops: tuple[str, ...]
 
+  space_name = "nb101"
+  PREFIX = "nb101:"
+
   def __post_init__(self):
     object.__setattr__(self, "matrix", tuple(tuple(int(v) for v in row) for row in self.matrix))
     object.__setattr__(self, "ops", tuple(self.ops))
+
+  def __str__(self) -> str:
+    """``nb101:{"matrix":[[...]],"ops":[...]}``, which ``genotypes.parse`` reads back."""
+    return self.PREFIX + json.dumps({"matrix": self.matrix, "ops": self.ops}, separators=(",", ":"))
+
+  @classmethod
+  def parse(cls, text: str) -> NB101Cell:
+    return cls(**json.loads(text[len(cls.PREFIX):]))
+
+  def to_json(self) -> dict:
+    return {"space": self.space_name, "string": str(self), "matrix": [list(r) for r in self.matrix],
+            "ops": list(self.ops)}
 
   @property
   def array(self) -> np.ndarray:

@@ -6,7 +6,8 @@ from flax import nnx
 
 from darts_jax import genotypes
 from darts_jax.spaces import DartsCNN, Macro, MacroGenotype, NB201, SearchSpace
-from darts_jax.supernet import darts_network, macro_network, nb201_network
+from darts_jax.spaces.nb101 import NB101Cell
+from darts_jax.supernet import darts_network, macro_network, nb101_network, nb201_network
 from darts_jax.supernet.mixed import MixedOp
 
 
@@ -30,7 +31,10 @@ def fixed(genotype: genotypes.Genotype, space: SearchSpace | None = None, *, rng
     return nb201_network.fixed_network(genotype, space, rngs=rngs, **network_kwargs)
   if isinstance(genotype, MacroGenotype):
     return macro_network.fixed_network(genotype, space, rngs=rngs, **network_kwargs)
+  if isinstance(genotype, NB101Cell):
+    return nb101_network.fixed_network(genotype, space, rngs=rngs, **network_kwargs)
   raise TypeError(f"not a genotype: {genotype!r}")
 
 
-__all__ = ["MixedOp", "build", "fixed", "darts_network", "macro_network", "nb201_network"]
+__all__ = ["MixedOp", "build", "fixed", "darts_network", "macro_network", "nb101_network",
+           "nb201_network"]
