@@ -38,3 +38,13 @@ def pytest_configure(config):
   os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache))
   jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+class Interrupted(Exception):
+  """Raised by ``interrupt_after_first_epoch`` to cut a run short, as a crash would."""
+
+
+def interrupt_after_first_epoch(line: str) -> None:
+  """A ``report`` callback for run loops: stops the run once epoch 1's line (after its checkpoint)."""
+  if line.startswith("epoch 1/"):
+    raise Interrupted

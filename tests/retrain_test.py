@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import Interrupted, interrupt_after_first_epoch
 from flax import nnx
 
 from darts_jax import genotypes, ops, optim, retrain, supernet, variables
@@ -99,22 +100,14 @@ def test_auxiliary_head_on_too_small_maps_is_a_clear_error():
     model(jnp.zeros((1, 8, 8, 1)), with_auxiliary=True)
 
 
-class _Interrupt(Exception):
-  pass
-
-
 def test_short_retrain_learns_and_resumes_bit_exactly(tmp_path):
   full = retrain.train_and_evaluate(tiny_config(), str(tmp_path / "full"), report=lambda _: None)
   assert full.final_test_acc > 0.5  # ten classes: chance is 0.1
   assert full.selected is None and full.params == cost_params.count(
       retrain.build_network(tiny_config(), full.genotype, _digits()))
-
-  def stop_after_first_epoch(line):
-    if line.startswith("epoch 1/"):
-      raise _Interrupt
-
-  with pytest.raises(_Interrupt):
-    retrain.train_and_evaluate(tiny_config(), str(tmp_path / "cut"), report=stop_after_first_epoch)
+  with pytest.raises(Interrupted):
+    retrain.train_and_evaluate(tiny_config(), str(tmp_path / "cut"),
+                               report=interrupt_after_first_epoch)
   lines = []
   resumed = retrain.train_and_evaluate(tiny_config(), str(tmp_path / "cut"), report=lines.append)
   assert any(line.startswith("resumed from") for line in lines)

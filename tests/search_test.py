@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import Interrupted, interrupt_after_first_epoch
 
 from darts_jax import data, genotypes, optim, search
 from experiments.configs import nb201_digits
@@ -99,19 +100,10 @@ def test_search_learns_digits_and_is_deterministic(tmp_path):
   assert genotypes.load(tmp_path / "a" / "genotype.json") == first.genotype
 
 
-class _Interrupt(Exception):
-  pass
-
-
 def test_interrupted_search_resumes_bit_exactly(tmp_path):
   uninterrupted = search.run(tiny_config(), str(tmp_path / "full"), report=lambda _: None)
-
-  def stop_after_first_epoch(line):
-    if line.startswith("epoch 1/"):
-      raise _Interrupt
-
-  with pytest.raises(_Interrupt):
-    search.run(tiny_config(), str(tmp_path / "cut"), report=stop_after_first_epoch)
+  with pytest.raises(Interrupted):
+    search.run(tiny_config(), str(tmp_path / "cut"), report=interrupt_after_first_epoch)
   lines = []
   resumed = search.run(tiny_config(), str(tmp_path / "cut"), report=lines.append)
   assert any(line.startswith("resumed from") for line in lines)
