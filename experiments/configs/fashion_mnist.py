@@ -1,5 +1,5 @@
 """First-order DARTS on Fashion-MNIST at 14x14, 2,560/2,560 weight/alpha images, 8 epochs (320
-steps of about 4.5 CPU-seconds): a realistic local benchmark, about half an hour on 2 CPU cores.
+steps): a realistic local benchmark, 13.5 minutes on 2 CPU cores (measured; final val acc 0.754).
 Reads TFDS or IDX files from ``data_dir``, or Debian's ``/usr/share/datasets/fashion-mnist/``
 (apt-get install dataset-fashion-mnist)."""
 
