@@ -10,6 +10,8 @@ import time
 
 import jax
 
+from darts_jax.cost import latency
+
 
 def time_step(step, state, *args, steps: int) -> dict:
   """Traces, compiles, warms up once, then times ``steps`` calls of ``state, out = step(state, *args)``
@@ -21,14 +23,13 @@ def time_step(step, state, *args, steps: int) -> dict:
   start = time.perf_counter()
   compiled = lowered.compile()
   compile_seconds = time.perf_counter() - start
-  state, out = compiled(state, *args)
-  jax.block_until_ready(out)
-  times = []
-  for _ in range(steps):
-    start = time.perf_counter()
-    state, out = compiled(state, *args)
-    jax.block_until_ready(out)
-    times.append(time.perf_counter() - start)
+  carried = [state]
+
+  def call():
+    carried[0], out = compiled(carried[0], *args)
+    return out
+
+  times = latency.time_calls(call, warmup=1, repeats=steps)
   return {"trace_s": round(trace, 2), "compile_s": round(compile_seconds, 2),
           "step_median_s": round(statistics.median(times), 3), "step_min_s": round(min(times), 3),
           "step_max_s": round(max(times), 3), "steps": len(times)}

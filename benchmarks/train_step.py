@@ -28,7 +28,7 @@ def run_case(batch_size: int) -> dict:
   import jax.numpy as jnp
   import numpy as np
 
-  from darts_jax import data, genotypes, optim, retrain, variables
+  from darts_jax import data, genotypes, retrain
   from darts_jax.cost import params as cost_params
   from experiments.configs import retrain_cifar10
 
@@ -44,10 +44,8 @@ def run_case(batch_size: int) -> dict:
   start = time.perf_counter()
   model = retrain.build_network(config, genotypes.resolve(config.genotype), fake)
   params = cost_params.count(model)
-  graphdef, _, weights, stats = variables.split(model)
-  tx = optim.weight_optimizer(optim.epoch_cosine(config.lr, 0.0, config.epochs, 521))
-  state = retrain.TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
-                             jax.random.PRNGKey(0))
+  tx, _ = retrain.optimizer(config, steps_per_epoch=521)  # CIFAR-10's 50k images at batch 96
+  graphdef, _, state = retrain.initial_state(model, tx, config.seed)
   build = time.perf_counter() - start
   step = retrain.make_train_step(graphdef, config, tx)
   timing = time_step(step, state, batch, jnp.float32(config.drop_path / 2), steps=_STEPS.value)

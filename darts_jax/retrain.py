@@ -127,14 +127,28 @@ def training_splits(config, dataset: data.Dataset) -> tuple[data.Split, data.Spl
   return joined, None
 
 
-def schedule_for(config, steps_per_epoch: int):
-  """The recipe's learning rate per step: cosine to ``min_lr`` (CIFAR) or ×``lr_gamma`` per epoch
-  (ImageNet)."""
+def optimizer(config, steps_per_epoch: int):
+  """``(tx, schedule)``: the recipe's SGD and its learning rate per step, cosine to ``min_lr``
+  (CIFAR) or ×``lr_gamma`` per epoch (ImageNet)."""
   if config.schedule == "cosine":
-    return optim.epoch_cosine(config.lr, config.min_lr, config.epochs, steps_per_epoch)
-  if config.schedule == "exponential":
-    return optim.epoch_exponential(config.lr, config.lr_gamma, steps_per_epoch)
-  raise ValueError(f"unknown schedule {config.schedule!r}; expected 'cosine' or 'exponential'")
+    schedule = optim.epoch_cosine(config.lr, config.min_lr, config.epochs, steps_per_epoch)
+  elif config.schedule == "exponential":
+    schedule = optim.epoch_exponential(config.lr, config.lr_gamma, steps_per_epoch)
+  else:
+    raise ValueError(f"unknown schedule {config.schedule!r}; expected 'cosine' or 'exponential'")
+  tx = optim.weight_optimizer(schedule, momentum=config.momentum,
+                              weight_decay=config.weight_decay, clip_norm=config.clip_norm)
+  return tx, schedule
+
+
+def initial_state(model: nnx.Module, tx: optax.GradientTransformation, seed: int):
+  """``(graphdef, eval_graphdef, state)`` of a freshly built network: the training and the
+  evaluation (running BatchNorm statistics) structure, and the step-0 state."""
+  graphdef, _, weights, stats = variables.split(model)
+  eval_graphdef = nnx.graphdef(nnx.view(model, use_running_average=True))
+  state = TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
+                     jax.random.PRNGKey(seed))
+  return graphdef, eval_graphdef, state
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
@@ -150,16 +164,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                        augment=data.augmentation(config.data),
                        prefetch=config.data.get("prefetch", 0))
   steps_per_epoch = train.batches_per_pass
-  schedule = schedule_for(config, steps_per_epoch)
-  tx = optim.weight_optimizer(schedule, momentum=config.momentum,
-                              weight_decay=config.weight_decay, clip_norm=config.clip_norm)
+  tx, schedule = optimizer(config, steps_per_epoch)
 
   model = build_network(config, genotype, dataset)
   params = cost_params.count(model)
-  graphdef, _, weights, stats = variables.split(model)
-  eval_graphdef = nnx.graphdef(nnx.view(model, use_running_average=True))
-  state = TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
-                     jax.random.PRNGKey(config.seed))
+  graphdef, eval_graphdef, state = initial_state(model, tx, config.seed)
   report(f"retrain: {genotype} ({params:,} weights) on {dataset.name} from {dataset.source}; "
          f"{len(train_split)} training images of {dataset.image_shape}"
          f"{f', {len(held_out)} held out' if held_out is not None else ''}, "
