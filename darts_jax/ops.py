@@ -273,7 +273,7 @@ class Zero(nnx.Module):
     self.stride = stride
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    return _strided(x, self.stride) * 0.0
+    return jnp.zeros_like(_strided(x, self.stride))  # a constant: XLA drops the op from the sum
 
 
 class Identity(nnx.Module):
@@ -282,16 +282,34 @@ class Identity(nnx.Module):
     return x
 
 
+def _pool_windows(x: jax.Array, stride: int) -> list[jax.Array]:
+  """The nine strided views a 3x3, padding-1 max pool compares (padded with -inf).
+
+  Max pooling is written as selects over these views rather than ``reduce_window``: XLA:CPU fuses
+  them into one pass forward and one backward, where ``reduce_window``'s gradient (a
+  select-and-scatter with index tensors) cost 5x the whole op."""
+  padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-jnp.inf)
+  out_h, out_w = (x.shape[1] - 1) // stride + 1, (x.shape[2] - 1) // stride + 1
+  return [padded[:, i:i + stride * (out_h - 1) + 1:stride, j:j + stride * (out_w - 1) + 1:stride]
+          for i in range(3) for j in range(3)]
+
+
 class MaxPool3x3(nnx.Module):
-  """3x3 max pool, padding 1 (padding never wins the max)."""
+  """3x3 max pool, padding 1 (padding never wins the max). The gradient goes to the first maximal
+  element of each window, as with ``reduce_window`` and PyTorch."""
 
   def __init__(self, stride: int):
     self.stride = stride
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    s = self.stride
-    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 3, 3, 1), (1, s, s, 1),
-                                 ((0, 0), (1, 1), (1, 1), (0, 0)))
+    windows = _pool_windows(x, self.stride)
+    best, winner = windows[0], jnp.zeros(windows[0].shape, jnp.int8)
+    for tap, window in enumerate(windows[1:], 1):
+      better = window > best
+      best = jnp.where(better, window, best)
+      winner = jnp.where(better, jnp.int8(tap), winner)
+    winner = jax.lax.stop_gradient(winner)
+    return sum(jnp.where(winner == tap, window, 0.0) for tap, window in enumerate(windows))
 
 
 class AvgPool3x3(nnx.Module):
@@ -301,10 +319,13 @@ class AvgPool3x3(nnx.Module):
     self.stride = stride
 
   def __call__(self, x: jax.Array) -> jax.Array:
+    # Rows then columns: two 3-tap sums, half the work of one 3x3 window and its gradient.
     s = self.stride
-    total = jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 3, 3, 1), (1, s, s, 1),
-                                  ((0, 0), (1, 1), (1, 1), (0, 0)))
-    return total / _pool_divisor(x.shape[1], x.shape[2], s).astype(x.dtype)
+    rows = jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 3, 1, 1), (1, s, 1, 1),
+                                 ((0, 0), (1, 1), (0, 0), (0, 0)))
+    total = jax.lax.reduce_window(rows, 0.0, jax.lax.add, (1, 1, 3, 1), (1, 1, s, 1),
+                                  ((0, 0), (0, 0), (1, 1), (0, 0)))
+    return total / _pool_divisor(x.shape[1], x.shape[2], self.stride).astype(x.dtype)
 
 
 # ----------------------------------------------------------------------------------------------

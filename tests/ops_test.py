@@ -94,6 +94,17 @@ def test_affine_flag_controls_batch_norm_parameters():
   assert count(with_affine) - count(without) == 4 * 4  # scale + bias of two BNs of 4 channels
 
 
+@pytest.mark.parametrize("size,stride", [(1, 1), (5, 1), (6, 2), (7, 2)])
+def test_max_pool_matches_reduce_window_in_value_and_gradient(size, stride):
+  x = jax.random.normal(jax.random.key(size), (2, size, size, 3))
+  window = lambda x: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 3, 3, 1),
+                                           (1, stride, stride, 1), ((0, 0), (1, 1), (1, 1), (0, 0)))
+  ours = ops.MaxPool3x3(stride)
+  chex.assert_trees_all_close(ours(x), window(x))
+  loss = lambda pool: jax.grad(lambda x: jnp.sum(jnp.sin(pool(x))))(x)
+  chex.assert_trees_all_close(loss(ours), loss(window))
+
+
 @pytest.mark.parametrize("size,stride", [(1, 1), (2, 2), (3, 2), (5, 1)])
 def test_avg_pool_on_tiny_inputs_is_a_true_average(size, stride):
   y = ops.AvgPool3x3(stride)(jnp.ones((1, size, size, 2)))
