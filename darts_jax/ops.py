@@ -167,7 +167,10 @@ class Conv(nnx.Module):
     if not self.depthwise:
       patches = [self._window(x, o, out) for o in offsets]
       stacked = patches[0] if len(patches) == 1 else jnp.concatenate(patches, axis=-1)
-      return jnp.einsum("nhwc,co->nhwo", stacked, kernel.reshape(-1, kernel.shape[-1]))
+      # One 2-D matrix product: its kernel gradient is then a plain dot over all pixels, where a
+      # 4-D einsum made XLA:CPU transpose both operands (the pixels-major layout) first.
+      flat = stacked.reshape(-1, stacked.shape[-1]) @ kernel.reshape(-1, kernel.shape[-1])
+      return flat.reshape(*stacked.shape[:-1], kernel.shape[-1])
 
     @jax.checkpoint
     def accumulate(total, tap):
