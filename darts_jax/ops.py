@@ -276,7 +276,7 @@ class Zero(nnx.Module):
     self.stride = stride
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    return jnp.zeros_like(_strided(x, self.stride))  # a constant: XLA drops the op from the sum
+    return jnp.zeros_like(_strided(x, self.stride))  # a constant: no pass over the input
 
 
 class Identity(nnx.Module):
@@ -290,7 +290,7 @@ def _pool_windows(x: jax.Array, stride: int) -> list[jax.Array]:
 
   Max pooling is written as selects over these views rather than ``reduce_window``: XLA:CPU fuses
   them into one pass forward and one backward, where ``reduce_window``'s gradient (a
-  select-and-scatter with index tensors) cost 5x the whole op."""
+  select-and-scatter with index tensors) made the op's gradient 2.8x slower."""
   padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-jnp.inf)
   out_h, out_w = (x.shape[1] - 1) // stride + 1, (x.shape[2] - 1) // stride + 1
   return [padded[:, i:i + stride * (out_h - 1) + 1:stride, j:j + stride * (out_w - 1) + 1:stride]
@@ -328,7 +328,7 @@ class AvgPool3x3(nnx.Module):
                                  ((0, 0), (1, 1), (0, 0), (0, 0)))
     total = jax.lax.reduce_window(rows, 0.0, jax.lax.add, (1, 1, 3, 1), (1, 1, s, 1),
                                   ((0, 0), (0, 0), (1, 1), (0, 0)))
-    return total / _pool_divisor(x.shape[1], x.shape[2], self.stride).astype(x.dtype)
+    return total / _pool_divisor(x.shape[1], x.shape[2], s).astype(x.dtype)
 
 
 # ----------------------------------------------------------------------------------------------
