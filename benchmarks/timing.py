@@ -8,15 +8,14 @@ import subprocess
 import sys
 import time
 
-import jax
-
+from darts_jax import compiling
 from darts_jax.cost import latency
 
 
 def time_step(step, state, *args, steps: int) -> dict:
   """Traces, compiles, warms up once, then times ``steps`` calls of ``state, out = step(state, *args)``
   with ``block_until_ready``. Compile time is reported apart, never inside a step's time."""
-  jitted = jax.jit(step, donate_argnums=0)
+  jitted = compiling.jit(step, donate_argnums=0)
   start = time.perf_counter()
   lowered = jitted.lower(state, *args)
   trace = time.perf_counter() - start

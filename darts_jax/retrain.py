@@ -19,7 +19,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from darts_jax import checkpoint, data, genotypes, optim, runlog, spaces, supernet, variables
+from darts_jax import (checkpoint, compiling, data, genotypes, optim, runlog, spaces, supernet,
+                       variables)
 from darts_jax.cost import params as cost_params
 from darts_jax.supernet.darts_network import DropPath
 
@@ -178,7 +179,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   state, start_epoch = checkpoints.resume(state, report=report)
   log = runlog.MetricsLog(workdir, start_epoch)
 
-  train_step = jax.jit(make_train_step(graphdef, config, tx), donate_argnums=0)
+  train_step = compiling.jit(make_train_step(graphdef, config, tx), donate_argnums=0)
   eval_step = jax.jit(make_eval_step(eval_graphdef))
   for epoch in range(start_epoch, config.epochs):
     epoch_start = time.time()

@@ -14,8 +14,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from darts_jax import (architects, checkpoint, data, genotypes, optim, runlog, spaces, supernet,
-                       variables)
+from darts_jax import (architects, checkpoint, compiling, data, genotypes, optim, runlog, spaces,
+                       supernet, variables)
 from darts_jax.cost import objective
 
 
@@ -153,7 +153,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
   state, start_epoch = checkpoints.resume(state, report=report)
   log = runlog.MetricsLog(workdir, start_epoch)
 
-  step = jax.jit(make_search_step(graphdef, config, schedule), donate_argnums=0)
+  step = compiling.jit(make_search_step(graphdef, config, schedule), donate_argnums=0)
   started = time.time()
   for epoch in range(start_epoch, config.epochs):
     epoch_start = time.time()

@@ -33,11 +33,16 @@ def stacked_op(name: str, channels: int, stride: int, num_edges: int, *, affine:
   return nnx.merge(graphdef[0], stacked)
 
 
+_SAVE_MARKED = jax.checkpoint_policies.save_only_these_names(ops.SAVED)
+
+
 @functools.partial(jax.jit, static_argnums=0)
 def _apply_pure(graphdef: nnx.GraphDef, state: nnx.State, x: jax.Array):
   """``(y, new_state)`` of a stacked op, vectorized over edges. Jitted on the graph structure, so
   groups of the same op at the same shapes (every cell of a stage, the alpha and the weight step)
-  share one trace instead of retracing the op."""
+  share one trace instead of retracing the op. The backward pass keeps only the values each op
+  marks ``ops.SAVED`` and recomputes the rest."""
+  @functools.partial(jax.checkpoint, policy=_SAVE_MARKED)
   def one_edge(edge_state, edge_x):
     op = nnx.merge(graphdef, edge_state, copy=True)
     return op(edge_x), nnx.state(op)
