@@ -29,10 +29,8 @@ def first_order(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step=
   return grads, (loss, aux)
 
 
-def _unrolled(loss_fn, arch, weights, train_batch, virtual_step):
-  """w' = one virtual weight-optimizer step on the training batch."""
-  weight_grads = jax.grad(lambda w: loss_fn(arch, w, train_batch)[0])(weights)
-  return virtual_step(weights, weight_grads)
+def _train_weight_grads(loss_fn, arch, weights, train_batch):
+  return jax.grad(lambda w: loss_fn(arch, w, train_batch)[0])(weights)
 
 
 def _val_grads_at(loss_fn, arch, unrolled_weights, val_batch):
@@ -42,24 +40,32 @@ def _val_grads_at(loss_fn, arch, unrolled_weights, val_batch):
   return grad_arch, grad_weights, (loss, aux)
 
 
+def _pulled_back(virtual_step, weights, grad_unrolled):
+  """dL_val/dw' pulled back through the virtual step to the train gradient (-xi * v for plain SGD);
+  the step is linear in the gradient, so any linearization point gives it exactly."""
+  _, step_pullback = jax.vjp(lambda g: virtual_step(weights, g),
+                             jax.tree.map(jnp.zeros_like, weights))
+  return step_pullback(grad_unrolled)[0]
+
+
 def second_order(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step):
   """Exact DARTS second order: d/dalpha L_val(w'(alpha), alpha), w' = virtual_step(w, dL_train/dw).
 
   The dependence of w' on alpha runs through dL_train/dw only, so the hypergradient is
-  dL_val/dalpha - (d^2 L_train / dalpha dw) . J^T v with v = dL_val/dw' pulled back through the
-  (linear in the gradient) virtual step; we differentiate the whole unrolled objective with
-  ``jax.vjp`` so momentum, weight decay and any optimizer transform are handled exactly.
+  dL_val/dalpha + (d^2 L_train / dalpha dw) . u, with u = dL_val/dw' pulled back through the
+  virtual step (momentum, weight decay and any optimizer transform handled exactly). The mixed
+  term is the alpha gradient of L_train's directional derivative along u (reverse over forward):
+  it keeps one forward's activations and tangents, where differentiating the weight gradient
+  (reverse over reverse) kept a whole backward pass.
   """
-  def weight_gradient(a):
-    return jax.grad(lambda w: loss_fn(a, w, train_batch)[0])(weights)
-
-  train_grads, pullback = jax.vjp(weight_gradient, arch)
-  unrolled = virtual_step(weights, train_grads)
+  unrolled = virtual_step(weights, _train_weight_grads(loss_fn, arch, weights, train_batch))
   grad_arch, grad_unrolled, val = _val_grads_at(loss_fn, arch, unrolled, val_batch)
-  # Cotangent of the train gradient: d w'/d g is linear; get it with a VJP of the virtual step.
-  _, step_pullback = jax.vjp(lambda g: virtual_step(weights, g), train_grads)
-  (grad_train_grads,) = step_pullback(grad_unrolled)
-  (indirect,) = pullback(grad_train_grads)
+  direction = _pulled_back(virtual_step, weights, grad_unrolled)
+
+  def directional_derivative(a):
+    return jax.jvp(lambda w: loss_fn(a, w, train_batch)[0], (weights,), (direction,))[1]
+
+  indirect = jax.grad(directional_derivative)(arch)
   return jax.tree.map(jnp.add, grad_arch, indirect), val
 
 
@@ -67,11 +73,9 @@ def second_order_fd(loss_fn, arch, weights, train_batch, val_batch, *, virtual_s
                     epsilon: float = 0.01):
   """The DARTS paper's approximation: the mixed second derivative by a central difference around
   the current weights, with step ``epsilon / ||v||`` (quark0/darts ``architect.py``)."""
-  unrolled = _unrolled(loss_fn, arch, weights, train_batch, virtual_step)
+  unrolled = virtual_step(weights, _train_weight_grads(loss_fn, arch, weights, train_batch))
   grad_arch, grad_unrolled, val = _val_grads_at(loss_fn, arch, unrolled, val_batch)
-  _, step_pullback = jax.vjp(lambda g: virtual_step(weights, g), jax.tree.map(jnp.zeros_like,
-                                                                               weights))
-  (direction,) = step_pullback(grad_unrolled)  # = -xi * v for plain SGD
+  direction = _pulled_back(virtual_step, weights, grad_unrolled)
   radius = epsilon / (optax.global_norm(direction) + 1e-12)
 
   def train_alpha_grad(sign):
