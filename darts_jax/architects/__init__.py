@@ -29,23 +29,17 @@ def first_order(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step=
   return grads, (loss, aux)
 
 
-def _train_weight_grads(loss_fn, arch, weights, train_batch):
-  return jax.grad(lambda w: loss_fn(arch, w, train_batch)[0])(weights)
-
-
-def _val_grads_at(loss_fn, arch, unrolled_weights, val_batch):
-  """(dL_val/dalpha, dL_val/dw') at the unrolled weights, and the loss with its aux."""
-  (loss, aux), (grad_arch, grad_weights) = jax.value_and_grad(
-      loss_fn, argnums=(0, 1), has_aux=True)(arch, unrolled_weights, val_batch)
-  return grad_arch, grad_weights, (loss, aux)
-
-
-def _pulled_back(virtual_step, weights, grad_unrolled):
-  """dL_val/dw' pulled back through the virtual step to the train gradient (-xi * v for plain SGD);
-  the step is linear in the gradient, so any linearization point gives it exactly."""
-  _, step_pullback = jax.vjp(lambda g: virtual_step(weights, g),
-                             jax.tree.map(jnp.zeros_like, weights))
-  return step_pullback(grad_unrolled)[0]
+def _unrolled_val_grads(loss_fn, arch, weights, train_batch, val_batch, virtual_step):
+  """What both second-order methods share: at w' = virtual_step(w, dL_train/dw), the direct term
+  dL_val/dalpha, and dL_val/dw' pulled back through the virtual step to the train gradient
+  (-xi * dL_val/dw' for plain SGD; the step is linear in the gradient, so any linearization point
+  gives it exactly). Returns ``(dL_val/dalpha, pulled-back direction, (val_loss, val_aux))``."""
+  train_grads = jax.grad(lambda w: loss_fn(arch, w, train_batch)[0])(weights)
+  unrolled = virtual_step(weights, train_grads)
+  (loss, aux), (grad_arch, grad_unrolled) = jax.value_and_grad(
+      loss_fn, argnums=(0, 1), has_aux=True)(arch, unrolled, val_batch)
+  _, step_pullback = jax.vjp(lambda g: virtual_step(weights, g), train_grads)
+  return grad_arch, step_pullback(grad_unrolled)[0], (loss, aux)
 
 
 def second_order(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step):
@@ -58,9 +52,8 @@ def second_order(loss_fn, arch, weights, train_batch, val_batch, *, virtual_step
   it keeps one forward's activations and tangents, where differentiating the weight gradient
   (reverse over reverse) kept a whole backward pass.
   """
-  unrolled = virtual_step(weights, _train_weight_grads(loss_fn, arch, weights, train_batch))
-  grad_arch, grad_unrolled, val = _val_grads_at(loss_fn, arch, unrolled, val_batch)
-  direction = _pulled_back(virtual_step, weights, grad_unrolled)
+  grad_arch, direction, val = _unrolled_val_grads(loss_fn, arch, weights, train_batch, val_batch,
+                                                  virtual_step)
 
   def directional_derivative(a):
     return jax.jvp(lambda w: loss_fn(a, w, train_batch)[0], (weights,), (direction,))[1]
@@ -73,9 +66,8 @@ def second_order_fd(loss_fn, arch, weights, train_batch, val_batch, *, virtual_s
                     epsilon: float = 0.01):
   """The DARTS paper's approximation: the mixed second derivative by a central difference around
   the current weights, with step ``epsilon / ||v||`` (quark0/darts ``architect.py``)."""
-  unrolled = virtual_step(weights, _train_weight_grads(loss_fn, arch, weights, train_batch))
-  grad_arch, grad_unrolled, val = _val_grads_at(loss_fn, arch, unrolled, val_batch)
-  direction = _pulled_back(virtual_step, weights, grad_unrolled)
+  grad_arch, direction, val = _unrolled_val_grads(loss_fn, arch, weights, train_batch, val_batch,
+                                                  virtual_step)
   radius = epsilon / (optax.global_norm(direction) + 1e-12)
 
   def train_alpha_grad(sign):
