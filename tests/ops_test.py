@@ -109,3 +109,16 @@ def test_max_pool_matches_reduce_window_in_value_and_gradient(size, stride):
 def test_avg_pool_on_tiny_inputs_is_a_true_average(size, stride):
   y = ops.AvgPool3x3(stride)(jnp.ones((1, size, size, 2)))
   chex.assert_trees_all_close(y, jnp.ones_like(y))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_max_pool_ties_send_the_gradient_where_reduce_window_does(stride):
+  """Small integers make most windows hold several maxima: the gradient must pick the same one."""
+  x = jax.random.randint(jax.random.key(stride), (2, 7, 7, 3), 0, 3).astype(jnp.float32)
+  window = lambda x: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 3, 3, 1),
+                                           (1, stride, stride, 1), ((0, 0), (1, 1), (1, 1), (0, 0)))
+  ours = ops.MaxPool3x3(stride)
+  weights = jax.random.normal(jax.random.key(9), ours(x).shape)  # every output's gradient distinct
+  grad = lambda pool: jax.grad(lambda x: jnp.sum(weights * pool(x)))(x)
+  chex.assert_trees_all_close(ours(x), window(x))
+  chex.assert_trees_all_close(grad(ours), grad(window))
