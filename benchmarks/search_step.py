@@ -34,12 +34,12 @@ def _config(mode: str, batch_size: int):
   return c
 
 
-def run_case(mode: str, batch_size: int) -> dict:
-  """Builds the supernet, compiles the step and times it; returns one result record."""
-  import jax
+def build_case(mode: str, batch_size: int):
+  """The paper search net and its step for ``mode``: ``(step, state, batch, build_seconds)``, where
+  ``state, metrics = step(state, train_batch, val_batch)``."""
   import numpy as np
 
-  from darts_jax import data, optim, search, variables
+  from darts_jax import data, optim, search
 
   config = _config(mode, batch_size)
   rng = np.random.default_rng(0)
@@ -56,6 +56,16 @@ def run_case(mode: str, batch_size: int) -> dict:
     step = lambda s, t, v: search.make_steps(graphdef, config, schedule)[1](s, t)
   else:
     step = search.make_search_step(graphdef, config, schedule)
+  return step, state, batch, build
+
+
+def run_case(mode: str, batch_size: int) -> dict:
+  """Builds the supernet, compiles the step and times it; returns one result record."""
+  import jax
+
+  from darts_jax import variables
+
+  step, state, batch, build = build_case(mode, batch_size)
   n_params = variables.count_weights(state.weights)
   timing = time_step(step, state, batch, batch, steps=_STEPS.value)
   return {"mode": mode, "batch_size": batch_size, "build_s": round(build, 2), **timing,

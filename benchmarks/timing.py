@@ -41,7 +41,7 @@ def peak_rss_gib() -> float:
 def run_isolated(module: str, case: str, flag_args: list[str], label: dict) -> None:
   """Runs ``python -m module --case=case`` and prints its JSON line (or ``label`` plus the error)."""
   out = subprocess.run([sys.executable, "-m", module, f"--case={case}", *flag_args],
-                       capture_output=True, text=True)
+                       check=False, capture_output=True, text=True)
   lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
   if out.returncode or not lines:
     error = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "no output"

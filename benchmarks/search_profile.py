@@ -1,0 +1,109 @@
+"""Where a search step's time goes: the compiled ops of one step ranked by their own (self) time.
+
+  python -m benchmarks.search_profile --mode=first_order --layers=3 --batch_size=64 --top=15
+
+Compiles the step of ``benchmarks.search_step`` (same flags for the net), runs it once to warm up,
+then once under ``jax.profiler``. Prints one JSON line per op kind (XLA's fusion name without its
+number, e.g. ``select_dynamic-update-slice_fusion``), then one per instruction, each with seconds of
+self time (its children, such as a loop's body, excluded), call count and the instruction's HLO
+(output shape first). The last line is the total. Use it to find the op a change should target.
+"""
+
+import collections
+import glob
+import gzip
+import json
+import os
+import re
+import tempfile
+
+from absl import app, flags
+
+from benchmarks import search_step
+from darts_jax import compiling
+
+_MODE = flags.DEFINE_string("mode", "first_order", "weights_only, first_order, second_order or "
+                            "second_order_fd.")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Batch size.")
+_TOP = flags.DEFINE_integer("top", 15, "Op kinds and instructions to print.")
+
+
+def self_times(events: list[dict]) -> list[dict]:
+  """Adds ``self`` (duration minus that of events nested in it on the same thread) to each
+  complete event; returns the events."""
+  by_thread = collections.defaultdict(list)
+  for event in events:
+    event["self"] = event["dur"]
+    by_thread[event["pid"], event["tid"]].append(event)
+  for thread in by_thread.values():
+    thread.sort(key=lambda e: (e["ts"], -e["dur"]))
+    open_events = []
+    for event in thread:
+      while open_events and open_events[-1]["ts"] + open_events[-1]["dur"] <= event["ts"]:
+        open_events.pop()
+      if open_events:
+        open_events[-1]["self"] -= event["dur"]
+      open_events.append(event)
+  return events
+
+
+def op_kind(name: str) -> str:
+  """``multiply_add_fusion.12`` -> ``multiply_add_fusion``."""
+  return re.sub(r"(\.\d+)+$", "", name)
+
+
+def hlo_lines(hlo_text: str) -> dict[str, str]:
+  """Instruction name -> the right-hand side of its HLO line (shape first)."""
+  lines = {}
+  for line in hlo_text.splitlines():
+    match = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = (.*)", line)
+    if match:
+      lines.setdefault(match.group(1), match.group(2))
+  return lines
+
+
+def ranked(counter: collections.Counter, calls: collections.Counter, top: int):
+  return [(name, seconds / 1e6, calls[name]) for name, seconds in counter.most_common(top)]
+
+
+def profile_events(compiled, state, *args) -> list[dict]:
+  """The HLO-op events of one call of ``compiled`` (after one warm-up call)."""
+  import jax
+
+  state, _ = compiled(state, *args)
+  jax.block_until_ready(state)
+  with tempfile.TemporaryDirectory() as directory:
+    with jax.profiler.trace(directory, create_perfetto_trace=True):
+      state, _ = compiled(state, *args)
+      jax.block_until_ready(state)
+    [path] = glob.glob(os.path.join(directory, "plugins", "profile", "*", "perfetto_trace.json.gz"))
+    with gzip.open(path) as f:
+      events = json.load(f)["traceEvents"]
+  return [e for e in events if e.get("ph") == "X" and "hlo_op" in e.get("args", {})]
+
+
+def main(argv):
+  del argv
+  step, state, batch, _ = search_step.build_case(_MODE.value, _BATCH_SIZE.value)
+  compiled = compiling.jit(step, donate_argnums=0).lower(state, batch, batch).compile()
+  events = self_times(profile_events(compiled, state, batch, batch))
+  lines = hlo_lines(compiled.as_text())
+  by_kind, kind_calls = collections.Counter(), collections.Counter()
+  by_op, op_calls = collections.Counter(), collections.Counter()
+  for event in events:
+    by_kind[op_kind(event["name"])] += event["self"]
+    kind_calls[op_kind(event["name"])] += 1
+    by_op[event["name"]] += event["self"]
+    op_calls[event["name"]] += 1
+  for kind, seconds, calls in ranked(by_kind, kind_calls, _TOP.value):
+    print(json.dumps({"kind": kind, "self_s": round(seconds, 3), "calls": calls}))
+  for name, seconds, calls in ranked(by_op, op_calls, _TOP.value):
+    print(json.dumps({"op": name, "self_s": round(seconds, 3), "calls": calls,
+                      "hlo": lines.get(name, "")[:200]}))
+  print(json.dumps({"mode": _MODE.value, "batch_size": _BATCH_SIZE.value,
+                    "layers": flags.FLAGS.layers, "total_self_s": round(sum(by_op.values()) / 1e6, 3),
+                    "ops": len(by_op)}))
+
+
+if __name__ == "__main__":
+  app.run(main)
