@@ -10,16 +10,12 @@ self time (its children, such as a loop's body, excluded), call count and the in
 """
 
 import collections
-import glob
-import gzip
 import json
-import os
-import re
-import tempfile
 
 from absl import app, flags
 
 from benchmarks import search_step
+from benchmarks.profiling import hlo_lines, op_kind, profile_events, self_times
 from darts_jax import compiling
 
 _MODE = flags.DEFINE_string("mode", "first_order", "weights_only, first_order, second_order or "
@@ -28,58 +24,8 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Batch size.")
 _TOP = flags.DEFINE_integer("top", 15, "Op kinds and instructions to print.")
 
 
-def self_times(events: list[dict]) -> list[dict]:
-  """Adds ``self`` (duration minus that of events nested in it on the same thread) to each
-  complete event; returns the events."""
-  by_thread = collections.defaultdict(list)
-  for event in events:
-    event["self"] = event["dur"]
-    by_thread[event["pid"], event["tid"]].append(event)
-  for thread in by_thread.values():
-    thread.sort(key=lambda e: (e["ts"], -e["dur"]))
-    open_events = []
-    for event in thread:
-      while open_events and open_events[-1]["ts"] + open_events[-1]["dur"] <= event["ts"]:
-        open_events.pop()
-      if open_events:
-        open_events[-1]["self"] -= event["dur"]
-      open_events.append(event)
-  return events
-
-
-def op_kind(name: str) -> str:
-  """``multiply_add_fusion.12`` -> ``multiply_add_fusion``."""
-  return re.sub(r"(\.\d+)+$", "", name)
-
-
-def hlo_lines(hlo_text: str) -> dict[str, str]:
-  """Instruction name -> the right-hand side of its HLO line (shape first)."""
-  lines = {}
-  for line in hlo_text.splitlines():
-    match = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = (.*)", line)
-    if match:
-      lines.setdefault(match.group(1), match.group(2))
-  return lines
-
-
 def ranked(counter: collections.Counter, calls: collections.Counter, top: int):
   return [(name, seconds / 1e6, calls[name]) for name, seconds in counter.most_common(top)]
-
-
-def profile_events(compiled, state, *args) -> list[dict]:
-  """The HLO-op events of one call of ``compiled`` (after one warm-up call)."""
-  import jax
-
-  state, _ = compiled(state, *args)
-  jax.block_until_ready(state)
-  with tempfile.TemporaryDirectory() as directory:
-    with jax.profiler.trace(directory, create_perfetto_trace=True):
-      state, _ = compiled(state, *args)
-      jax.block_until_ready(state)
-    [path] = glob.glob(os.path.join(directory, "plugins", "profile", "*", "perfetto_trace.json.gz"))
-    with gzip.open(path) as f:
-      events = json.load(f)["traceEvents"]
-  return [e for e in events if e.get("ph") == "X" and "hlo_op" in e.get("args", {})]
 
 
 def main(argv):

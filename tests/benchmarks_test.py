@@ -1,9 +1,9 @@
-"""The profiling helper of the benchmarks: self times and reading the profiler's trace."""
+"""The benchmarks' profiling helpers: self times and reading the profiler's trace."""
 
 import jax
 import jax.numpy as jnp
 
-from benchmarks import search_profile
+from benchmarks import profiling
 
 
 def test_self_time_excludes_nested_events_on_the_same_thread_only():
@@ -11,16 +11,16 @@ def test_self_time_excludes_nested_events_on_the_same_thread_only():
   body = {"name": "multiply_add_fusion.7", "ts": 2, "dur": 4, "pid": 1, "tid": 1}
   other_thread = {"name": "dot.1", "ts": 3, "dur": 5, "pid": 1, "tid": 2}
   after = {"name": "copy.2", "ts": 10, "dur": 1, "pid": 1, "tid": 1}
-  search_profile.self_times([loop, body, other_thread, after])
+  profiling.self_times([loop, body, other_thread, after])
   assert [e["self"] for e in (loop, body, other_thread, after)] == [6, 4, 5, 1]
-  assert search_profile.op_kind("multiply_add_fusion.7") == "multiply_add_fusion"
-  assert search_profile.op_kind("select_pad_fusion.1.2") == "select_pad_fusion"
+  assert profiling.op_kind("multiply_add_fusion.7") == "multiply_add_fusion"
+  assert profiling.op_kind("select_pad_fusion.1.2") == "select_pad_fusion"
 
 
 def test_profile_events_name_the_compiled_programs_instructions():
   step = lambda state, x: (state + 1, jnp.tanh(x @ x).sum())
   x = jnp.ones((64, 64))
   compiled = jax.jit(step).lower(jnp.zeros(()), x).compile()
-  events = search_profile.profile_events(compiled, jnp.zeros(()), x)
-  lines = search_profile.hlo_lines(compiled.as_text())
+  events = profiling.profile_events(compiled, jnp.zeros(()), x)
+  lines = profiling.hlo_lines(compiled.as_text())
   assert events and all(e["name"] in lines for e in events)
