@@ -8,7 +8,7 @@ import pytest
 from flax import nnx
 
 from darts_jax import genotypes, ops, spaces, supernet, variables
-from darts_jax.supernet import MixedOp
+from darts_jax.supernet import MixedOp, darts_network
 
 TINY = dict(channels=4, layers=3)  # reductions at cells 1 and 2
 
@@ -34,6 +34,50 @@ def test_mixed_op_rejects_mismatched_weights():
   mixed = MixedOp(("skip_connect", "max_pool_3x3"), 4, 1, 2, rngs=nnx.Rngs(0))
   with pytest.raises(ValueError, match="2 edges x 2 ops"):
     mixed(jnp.zeros((2, 1, 4, 4, 4)), jnp.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("steps", [2, 3, 4, 5])
+@pytest.mark.parametrize("reduction", [False, True])
+def test_edge_stages_compute_every_edge_once_after_its_source(steps, reduction):
+  stages = darts_network.edge_stages(steps, reduction)
+  edges = [e for stage in stages for e in stage]
+  assert sorted(edges) == sorted((j, i) for j in range(steps) for i in range(j + 2))
+  done = (0,) + darts_network._nodes_done_after(stages, steps)
+  for stage, before in zip(stages, done):
+    assert all(source < 2 + before for _, source in stage)
+    if reduction:  # a group holds either strided input edges or stride-1 node edges
+      assert len({source < 2 for _, source in stage}) == 1
+  if steps == 4:
+    assert [len(s) for s in stages] == ([8, 2, 2, 2] if reduction else [4, 4, 4, 2])
+
+
+@pytest.mark.parametrize("reduction", [False, True])
+def test_search_cell_equals_its_edges_summed_node_by_node(reduction):
+  """The staged, vectorized cell against the DARTS definition: node j = sum over inputs i < j of
+  sum_k w[edge(j, i), k] * op_k(state_i), each edge with its own op instance."""
+  space = spaces.get("darts_cnn")
+  plan = darts_network.CellPlan(6, 8, 4, reduction, False)
+  cell = darts_network.SearchCell(space, plan, rngs=nnx.Rngs(0))
+  weights = jax.nn.softmax(jax.random.normal(jax.random.key(1), (space.num_edges, 8)), axis=-1)
+  s0, s1 = _images((2, 8, 8, 6), seed=2), _images((2, 8, 8, 8), seed=3)
+
+  def edge(node, source, x):  # the edge's op instances, sliced out of its stage's stacked group
+    [(stage, position)] = [(s, p) for s, stage in enumerate(cell.stages)
+                           for p, e in enumerate(stage) if e == (node, source)]
+    group = cell.groups[stage]
+    row = space.edge_index(node, source)
+    total = 0.0
+    for k, stacked in enumerate(group.ops):
+      graphdef, state = nnx.split(stacked)
+      op = nnx.merge(graphdef, jax.tree.map(lambda v: v[position], state))
+      total = total + weights[row, k] * op(x)
+    return total
+
+  states = list(cell.preprocess(s0, s1))
+  for node in range(space.steps):
+    states.append(sum(edge(node, source, states[source]) for source in range(node + 2)))
+  expected = jnp.concatenate(states[2:], axis=-1)
+  chex.assert_trees_all_close(cell(s0, s1, weights), expected, atol=1e-5)
 
 
 def test_alphas_are_arch_params_not_params():

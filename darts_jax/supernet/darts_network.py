@@ -122,35 +122,70 @@ class Preprocess(nnx.Module):
     return self.input0(s0), self.input1(s1)
 
 
+Edge = tuple[int, int]  # (node, source): sources 0 and 1 are the cell inputs, 2 + i is node i
+
+
+def edge_stages(steps: int, reduction: bool) -> list[tuple[Edge, ...]]:
+  """The order a search cell computes its edges in: stages of edges whose sources are known, each
+  stage one vectorized mixed-op group. Each stage holds the edges the next node still needs, topped
+  up with ready edges of later nodes, so that most stages have the same size (4 in normal cells; in
+  reduction cells, the 2 * steps strided input edges, then 2): XLA compiles equal-shaped groups once.
+  For the paper net that cut compile time by a third against groups of 8, 1, 2 and 3 edges."""
+  pending = [(node, source) for node in range(steps) for source in range(node + 2)]
+  stages = []
+  if reduction:  # strided input edges cannot share a group with stride-1 node edges
+    stages.append(tuple(e for e in pending if e[1] < 2))
+    pending = [e for e in pending if e[1] >= 2]
+  size, complete = (2 if reduction else 4), 0
+  while pending:
+    while not any(node == complete for node, _ in pending):
+      complete += 1
+    needed = [e for e in pending if e[0] == complete]
+    ready = [e for e in pending if e[0] != complete and e[1] < 2 + complete]
+    stage = tuple(needed + ready[:max(0, size - len(needed))])
+    stages.append(stage)
+    pending = [e for e in pending if e not in stage]
+  return stages
+
+
+def _nodes_done_after(stages: list[tuple[Edge, ...]], steps: int) -> tuple[int, ...]:
+  """How many nodes have all their edges computed after each stage (nodes complete in order: node j
+  has an edge from node j - 1)."""
+  missing, done, counts = [node + 2 for node in range(steps)], 0, []
+  for stage in stages:
+    for node, _ in stage:
+      missing[node] -= 1
+    while done < steps and not missing[done]:
+      done += 1
+    counts.append(done)
+  return tuple(counts)
+
+
 class SearchCell(nnx.Module):
-  """A DARTS search cell. Edges from the two cell inputs (to every node) form one mixed-op group;
-  edges from intermediate nodes form one group per node."""
+  """A DARTS search cell: its edges run in the stages of ``edge_stages``, one mixed-op group each."""
 
   def __init__(self, space: DartsCNN, plan: CellPlan, *, rngs: nnx.Rngs):
     self.label = plan.label
     self.steps, self.multiplier = space.steps, space.multiplier
     self.preprocess = Preprocess(plan, affine=False, rngs=rngs)
-    stride = 2 if plan.reduction else 1
-    self.input_edges = MixedOp(space.op_names, plan.channels, stride, 2 * space.steps, rngs=rngs)
-    self.node_edges = nnx.List([MixedOp(space.op_names, plan.channels, 1, j, rngs=rngs)
-                                for j in range(1, space.steps)])
-    self.input_rows = tuple(space.edge_index(j, i) for j in range(space.steps) for i in (0, 1))
-    self.node_rows = tuple(tuple(space.edge_index(j, 2 + i) for i in range(j))
-                           for j in range(1, space.steps))
+    self.stages = tuple(edge_stages(space.steps, plan.reduction))
+    stride = lambda stage: 2 if plan.reduction and stage[0][1] < 2 else 1
+    self.groups = nnx.List([MixedOp(space.op_names, plan.channels, stride(stage), len(stage),
+                                    rngs=rngs) for stage in self.stages])
+    self.rows = tuple(tuple(space.edge_index(node, source) for node, source in stage)
+                      for stage in self.stages)
+    self.nodes_done = _nodes_done_after(self.stages, space.steps)
 
   def __call__(self, s0: jax.Array, s1: jax.Array, weights: jax.Array) -> jax.Array:
     """``weights``: this cell type's relaxed alphas, ``[edges, ops]``."""
-    s0, s1 = self.preprocess(s0, s1)
-    from_inputs = self.input_edges(jnp.stack([s0, s1] * self.steps), weights[np.array(self.input_rows)])
-    nodes = []
-    for j in range(self.steps):
-      node = from_inputs[2 * j] + from_inputs[2 * j + 1]
-      if j > 0:
-        group = self.node_edges[j - 1]
-        node = node + group(jnp.stack(nodes), weights[np.array(self.node_rows[j - 1])]).sum(axis=0)
-      nodes.append(node)
-    return jnp.concatenate(nodes[-self.multiplier:], axis=-1)
-
+    states = list(self.preprocess(s0, s1))
+    nodes = [0.0] * self.steps
+    for stage, group, rows, done in zip(self.stages, self.groups, self.rows, self.nodes_done):
+      outputs = group(jnp.stack([states[source] for _, source in stage]), weights[np.array(rows)])
+      for (node, _), output in zip(stage, outputs):
+        nodes[node] = nodes[node] + output
+      states.extend(nodes[len(states) - 2:done])
+    return jnp.concatenate(states[-self.multiplier:], axis=-1)
 
 class FixedCell(nnx.Module):
   """A discrete DARTS cell: node k sums ``op(state[input])`` over its two genotype edges."""
