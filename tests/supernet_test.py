@@ -8,7 +8,7 @@ import pytest
 from flax import nnx
 
 from darts_jax import genotypes, ops, spaces, supernet, variables
-from darts_jax.supernet import MixedOp, darts_network
+from darts_jax.supernet import MixedOp, darts_network, nb201_network, staging
 
 TINY = dict(channels=4, layers=3)  # reductions at cells 1 and 2
 
@@ -42,7 +42,7 @@ def test_edge_stages_compute_every_edge_once_after_its_source(steps, reduction):
   stages = darts_network.edge_stages(steps, reduction)
   edges = [e for stage in stages for e in stage]
   assert sorted(edges) == sorted((j, i) for j in range(steps) for i in range(j + 2))
-  done = (0,) + darts_network._nodes_done_after(stages, steps)
+  done = (0,) + staging.nodes_done_after(stages)
   for stage, before in zip(stages, done):
     assert all(source < 2 + before for _, source in stage)
     if reduction:  # a group holds either strided input edges or stride-1 node edges
@@ -51,8 +51,19 @@ def test_edge_stages_compute_every_edge_once_after_its_source(steps, reduction):
     assert [len(s) for s in stages] == ([8, 2, 2, 2] if reduction else [4, 4, 4, 2])
 
 
+def _one_edge(edges: staging.StagedEdges, edge, row, weights, x):
+  """``sum_k w[row, k] * op_k(x)`` with the edge's own op instances, sliced out of its stage's group."""
+  [(stage, position)] = [(s, p) for s, stage in enumerate(edges.stages)
+                         for p, e in enumerate(stage) if e == edge]
+  total = 0.0
+  for k, stacked in enumerate(edges.groups[stage].ops):
+    graphdef, state = nnx.split(stacked)
+    total = total + weights[row, k] * nnx.merge(graphdef, jax.tree.map(lambda v: v[position], state))(x)
+  return total
+
+
 @pytest.mark.parametrize("reduction", [False, True])
-def test_search_cell_equals_its_edges_summed_node_by_node(reduction):
+def test_darts_search_cell_equals_its_edges_summed_node_by_node(reduction):
   """The staged, vectorized cell against the DARTS definition: node j = sum over inputs i < j of
   sum_k w[edge(j, i), k] * op_k(state_i), each edge with its own op instance."""
   space = spaces.get("darts_cnn")
@@ -60,24 +71,23 @@ def test_search_cell_equals_its_edges_summed_node_by_node(reduction):
   cell = darts_network.SearchCell(space, plan, rngs=nnx.Rngs(0))
   weights = jax.nn.softmax(jax.random.normal(jax.random.key(1), (space.num_edges, 8)), axis=-1)
   s0, s1 = _images((2, 8, 8, 6), seed=2), _images((2, 8, 8, 8), seed=3)
-
-  def edge(node, source, x):  # the edge's op instances, sliced out of its stage's stacked group
-    [(stage, position)] = [(s, p) for s, stage in enumerate(cell.stages)
-                           for p, e in enumerate(stage) if e == (node, source)]
-    group = cell.groups[stage]
-    row = space.edge_index(node, source)
-    total = 0.0
-    for k, stacked in enumerate(group.ops):
-      graphdef, state = nnx.split(stacked)
-      op = nnx.merge(graphdef, jax.tree.map(lambda v: v[position], state))
-      total = total + weights[row, k] * op(x)
-    return total
-
   states = list(cell.preprocess(s0, s1))
   for node in range(space.steps):
-    states.append(sum(edge(node, source, states[source]) for source in range(node + 2)))
+    states.append(sum(_one_edge(cell.edges, (node, i), space.edge_index(node, i), weights, states[i])
+                      for i in range(node + 2)))
   expected = jnp.concatenate(states[2:], axis=-1)
   chex.assert_trees_all_close(cell(s0, s1, weights), expected, atol=1e-5)
+
+
+def test_nb201_search_cell_equals_its_edges_summed_node_by_node():
+  space = spaces.get("nb201")
+  cell = nb201_network.SearchCell(space, 4, rngs=nnx.Rngs(0))
+  weights = jax.nn.softmax(jax.random.normal(jax.random.key(1), (space.num_edges, 5)), axis=-1)
+  nodes = [_images((2, 8, 8, 4), seed=2)]
+  for j in range(1, space.num_nodes):
+    nodes.append(sum(_one_edge(cell.edges, (j - 1, i), space.edge_index(j, i), weights, nodes[i])
+                     for i in range(j)))
+  chex.assert_trees_all_close(cell(nodes[0], weights), nodes[-1], atol=1e-5)
 
 
 def test_alphas_are_arch_params_not_params():

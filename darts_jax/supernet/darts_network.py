@@ -7,13 +7,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 
 from darts_jax import genotypes, ops
 from darts_jax.spaces.darts_cnn import DartsCNN
-from darts_jax.supernet import arch
-from darts_jax.supernet.mixed import MixedOp
+from darts_jax.supernet import arch, staging
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,71 +120,33 @@ class Preprocess(nnx.Module):
     return self.input0(s0), self.input1(s1)
 
 
-Edge = tuple[int, int]  # (node, source): sources 0 and 1 are the cell inputs, 2 + i is node i
-
-
-def edge_stages(steps: int, reduction: bool) -> list[tuple[Edge, ...]]:
-  """The order a search cell computes its edges in: stages of edges whose sources are known, each
-  stage one vectorized mixed-op group. Each stage holds the edges the next node still needs, topped
-  up with ready edges of later nodes, so that most stages have the same size (4 in normal cells; in
-  reduction cells, the 2 * steps strided input edges, then 2): XLA compiles equal-shaped groups once.
-  Against groups of 8, 1, 2 and 3 edges, the paper net's first-order step traced in 15 s, not 32 s,
-  and compiled in 131 s, not 188 s (2 CPU cores)."""
-  pending = [(node, source) for node in range(steps) for source in range(node + 2)]
-  stages = []
-  if reduction:  # strided input edges cannot share a group with stride-1 node edges
-    stages.append(tuple(e for e in pending if e[1] < 2))
-    pending = [e for e in pending if e[1] >= 2]
-  size, complete = (2 if reduction else 4), 0
-  while pending:
-    while not any(node == complete for node, _ in pending):
-      complete += 1
-    needed = [e for e in pending if e[0] == complete]
-    ready = [e for e in pending if e[0] != complete and e[1] < 2 + complete]
-    stage = tuple(needed + ready[:max(0, size - len(needed))])
-    stages.append(stage)
-    pending = [e for e in pending if e not in stage]
-  return stages
-
-
-def _nodes_done_after(stages: list[tuple[Edge, ...]], steps: int) -> tuple[int, ...]:
-  """How many nodes have all their edges computed after each stage (nodes complete in order: node j
-  has an edge from node j - 1)."""
-  missing, done, counts = [node + 2 for node in range(steps)], 0, []
-  for stage in stages:
-    for node, _ in stage:
-      missing[node] -= 1
-    while done < steps and not missing[done]:
-      done += 1
-    counts.append(done)
-  return tuple(counts)
+def edge_stages(steps: int, reduction: bool) -> list[tuple[staging.Edge, ...]]:
+  """A DARTS cell's edge stages: 4 edges each in normal cells; in reduction cells the strided input
+  edges first (they cannot share a group with stride-1 node edges), then 2 each."""
+  edges = [(node, source) for node in range(steps) for source in range(node + 2)]
+  if not reduction:
+    return staging.edge_stages(edges, num_inputs=2, size=4)
+  inputs = tuple(e for e in edges if e[1] < 2)
+  return [inputs] + staging.edge_stages([e for e in edges if e[1] >= 2], num_inputs=2, size=2)
 
 
 class SearchCell(nnx.Module):
-  """A DARTS search cell: its edges run in the stages of ``edge_stages``, one mixed-op group each."""
+  """A DARTS search cell: preprocessing, then its edges in the stages of ``edge_stages``."""
 
   def __init__(self, space: DartsCNN, plan: CellPlan, *, rngs: nnx.Rngs):
     self.label = plan.label
-    self.steps, self.multiplier = space.steps, space.multiplier
+    self.multiplier = space.multiplier
     self.preprocess = Preprocess(plan, affine=False, rngs=rngs)
-    self.stages = tuple(edge_stages(space.steps, plan.reduction))
-    stride = lambda stage: 2 if plan.reduction and stage[0][1] < 2 else 1
-    self.groups = nnx.List([MixedOp(space.op_names, plan.channels, stride(stage), len(stage),
-                                    rngs=rngs) for stage in self.stages])
-    self.rows = tuple(tuple(space.edge_index(node, source) for node, source in stage)
-                      for stage in self.stages)
-    self.nodes_done = _nodes_done_after(self.stages, space.steps)
+    self.edges = staging.StagedEdges(
+        space.op_names, plan.channels, edge_stages(space.steps, plan.reduction),
+        lambda e: space.edge_index(*e), num_inputs=2,
+        stride=lambda e: 2 if plan.reduction and e[1] < 2 else 1, rngs=rngs)
 
   def __call__(self, s0: jax.Array, s1: jax.Array, weights: jax.Array) -> jax.Array:
     """``weights``: this cell type's relaxed alphas, ``[edges, ops]``."""
-    states = list(self.preprocess(s0, s1))
-    nodes = [0.0] * self.steps
-    for stage, group, rows, done in zip(self.stages, self.groups, self.rows, self.nodes_done):
-      outputs = group(jnp.stack([states[source] for _, source in stage]), weights[np.array(rows)])
-      for (node, _), output in zip(stage, outputs):
-        nodes[node] = nodes[node] + output
-      states.extend(nodes[len(states) - 2:done])
-    return jnp.concatenate(states[-self.multiplier:], axis=-1)
+    nodes = self.edges(self.preprocess(s0, s1), weights)
+    return jnp.concatenate(nodes[-self.multiplier:], axis=-1)
+
 
 class FixedCell(nnx.Module):
   """A discrete DARTS cell: node k sums ``op(state[input])`` over its two genotype edges."""

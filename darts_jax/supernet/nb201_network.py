@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 
 from darts_jax import genotypes, ops
 from darts_jax.spaces.nb201 import NB201
-from darts_jax.supernet import arch
-from darts_jax.supernet.mixed import MixedOp
+from darts_jax.supernet import arch, staging
 
 
 class ResidualReduction(nnx.Module):
@@ -29,20 +26,18 @@ class ResidualReduction(nnx.Module):
 
 
 class SearchCell(nnx.Module):
-  """Node j = sum over i < j of a mixed op on node i; one vectorized mixed-op group per node."""
+  """Node j = sum over i < j of a mixed op on node i, the edges run in stages of 2 (``staging``)."""
 
   def __init__(self, space: NB201, channels: int, *, rngs: nnx.Rngs):
     self.label = "cell"
-    self.groups = nnx.List([MixedOp(space.op_names, channels, 1, j, rngs=rngs)
-                            for j in range(1, space.num_nodes)])
-    self.rows = tuple(tuple(space.edge_index(j, i) for i in range(j))
-                      for j in range(1, space.num_nodes))
+    # staging numbers nodes after the input: NB201 node j is staged node j - 1.
+    edges = [(j - 1, i) for j in range(1, space.num_nodes) for i in range(j)]
+    self.edges = staging.StagedEdges(
+        space.op_names, channels, staging.edge_stages(edges, num_inputs=1, size=2),
+        lambda e: space.edge_index(e[0] + 1, e[1]), num_inputs=1, stride=lambda e: 1, rngs=rngs)
 
   def __call__(self, x: jax.Array, weights: jax.Array) -> jax.Array:
-    nodes = [x]
-    for group, rows in zip(self.groups, self.rows):
-      nodes.append(group(jnp.stack(nodes), weights[np.array(rows)]).sum(axis=0))
-    return nodes[-1]
+    return self.edges([x], weights)[-1]
 
 
 class FixedCell(nnx.Module):
