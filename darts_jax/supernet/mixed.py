@@ -1,7 +1,8 @@
 """The mixed op, vectorized over edges: ``out[e] = sum_k w[e, k] * op_k(x[e])``.
 
-A cell's edges that share an input shape and stride are grouped into one ``MixedOp``: every candidate
-op is built once with weights stacked over the group's edges and applied with ``jax.vmap``. The traced
+A cell's edges run in groups of equal input shape and stride (``staging``), each one ``MixedOp``:
+every candidate op is built once with weights stacked over the group's edges and applied with
+``jax.vmap``. The traced
 program then holds one copy of each op per group, not per edge, which is what keeps XLA compile time
 of a supernet in seconds rather than minutes.
 """
