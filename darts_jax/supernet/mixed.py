@@ -2,9 +2,8 @@
 
 A cell's edges run in groups of equal input shape and stride (``staging``), each one ``MixedOp``:
 every candidate op is built once with weights stacked over the group's edges and applied with
-``jax.vmap``. The traced
-program then holds one copy of each op per group, not per edge, which is what keeps XLA compile time
-of a supernet in seconds rather than minutes.
+``jax.vmap``. The traced program then holds one copy of each op per group, not per edge, which is
+what keeps XLA compile time of a supernet in seconds rather than minutes.
 """
 
 from __future__ import annotations
