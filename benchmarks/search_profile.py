@@ -24,8 +24,13 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 64, "Batch size.")
 _TOP = flags.DEFINE_integer("top", 15, "Op kinds and instructions to print.")
 
 
-def ranked(counter: collections.Counter, calls: collections.Counter, top: int):
-  return [(name, seconds / 1e6, calls[name]) for name, seconds in counter.most_common(top)]
+def ranked(events: list[dict], key, top: int) -> list[tuple[str, float, int]]:
+  """``(name, self seconds, calls)`` of the ``top`` names ``key(event)`` by total self time."""
+  seconds, calls = collections.Counter(), collections.Counter()
+  for event in events:
+    seconds[key(event)] += event["self"] / 1e6
+    calls[key(event)] += 1
+  return [(name, total, calls[name]) for name, total in seconds.most_common(top)]
 
 
 def main(argv):
@@ -34,21 +39,14 @@ def main(argv):
   compiled = compiling.jit(step, donate_argnums=0).lower(state, batch, batch).compile()
   events = self_times(profile_events(compiled, state, batch, batch))
   lines = hlo_lines(compiled.as_text())
-  by_kind, kind_calls = collections.Counter(), collections.Counter()
-  by_op, op_calls = collections.Counter(), collections.Counter()
-  for event in events:
-    by_kind[op_kind(event["name"])] += event["self"]
-    kind_calls[op_kind(event["name"])] += 1
-    by_op[event["name"]] += event["self"]
-    op_calls[event["name"]] += 1
-  for kind, seconds, calls in ranked(by_kind, kind_calls, _TOP.value):
+  for kind, seconds, calls in ranked(events, lambda e: op_kind(e["name"]), _TOP.value):
     print(json.dumps({"kind": kind, "self_s": round(seconds, 3), "calls": calls}))
-  for name, seconds, calls in ranked(by_op, op_calls, _TOP.value):
+  for name, seconds, calls in ranked(events, lambda e: e["name"], _TOP.value):
     print(json.dumps({"op": name, "self_s": round(seconds, 3), "calls": calls,
                       "hlo": lines.get(name, "")[:200]}))
   print(json.dumps({"mode": _MODE.value, "batch_size": _BATCH_SIZE.value,
-                    "layers": flags.FLAGS.layers, "total_self_s": round(sum(by_op.values()) / 1e6, 3),
-                    "ops": len(by_op)}))
+                    "layers": flags.FLAGS.layers, "total_self_s": round(sum(e["self"] for e in events) / 1e6, 3),
+                    "ops": len({e["name"] for e in events})}))
 
 
 if __name__ == "__main__":
