@@ -43,17 +43,25 @@ def hlo_lines(hlo_text: str) -> dict[str, str]:
   return lines
 
 
+def traced_events(fn) -> list[dict]:
+  """The complete events ``jax.profiler`` records while ``fn()`` runs (XLA's compiler passes and
+  the executed HLO ops among them)."""
+  import jax
+
+  with tempfile.TemporaryDirectory() as directory:
+    with jax.profiler.trace(directory, create_perfetto_trace=True):
+      fn()
+    [path] = glob.glob(os.path.join(directory, "plugins", "profile", "*", "perfetto_trace.json.gz"))
+    with gzip.open(path) as f:
+      events = json.load(f)["traceEvents"]
+  return [e for e in events if e.get("ph") == "X"]
+
+
 def profile_events(compiled, state, *args) -> list[dict]:
   """The HLO-op events of one call of ``compiled`` (after one warm-up call)."""
   import jax
 
   state, _ = compiled(state, *args)
   jax.block_until_ready(state)
-  with tempfile.TemporaryDirectory() as directory:
-    with jax.profiler.trace(directory, create_perfetto_trace=True):
-      state, _ = compiled(state, *args)
-      jax.block_until_ready(state)
-    [path] = glob.glob(os.path.join(directory, "plugins", "profile", "*", "perfetto_trace.json.gz"))
-    with gzip.open(path) as f:
-      events = json.load(f)["traceEvents"]
-  return [e for e in events if e.get("ph") == "X" and "hlo_op" in e.get("args", {})]
+  events = traced_events(lambda: jax.block_until_ready(compiled(state, *args)))
+  return [e for e in events if "hlo_op" in e.get("args", {})]

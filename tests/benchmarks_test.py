@@ -24,3 +24,11 @@ def test_profile_events_name_the_compiled_programs_instructions():
   events = profiling.profile_events(compiled, jnp.zeros(()), x)
   lines = profiling.hlo_lines(compiled.as_text())
   assert events and all(e["name"] in lines for e in events)
+
+
+def test_traced_events_of_a_compile_name_the_compilers_stages():
+  lowered = jax.jit(lambda x: jnp.tanh(x @ x).sum()).lower(jnp.ones((32, 32)))
+  events = profiling.traced_events(lowered.compile)
+  names = {e["name"] for e in events}
+  assert any("Compile" in name for name in names), sorted(names)[:20]
+  assert all(e["dur"] >= 0 for e in events)
