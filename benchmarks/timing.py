@@ -14,7 +14,9 @@ from darts_jax.cost import latency
 
 def time_step(step, state, *args, steps: int) -> dict:
   """Traces, compiles, warms up once, then times ``steps`` calls of ``state, out = step(state, *args)``
-  with ``block_until_ready``. Compile time is reported apart, never inside a step's time."""
+  with ``block_until_ready``. Compile time is reported apart, never inside a step's time.
+  ``gflop`` is XLA's FLOP count of the traced step, which counts a loop body once (a depthwise
+  conv's scan over its taps counts one tap): a lower bound, for comparing steps."""
   jitted = compiling.jit(step, donate_argnums=0)
   start = time.perf_counter()
   lowered = jitted.lower(state, *args)
@@ -30,6 +32,7 @@ def time_step(step, state, *args, steps: int) -> dict:
 
   times = latency.time_calls(call, warmup=1, repeats=steps)
   return {"trace_s": round(trace, 2), "compile_s": round(compile_seconds, 2),
+          "gflop": round(lowered.cost_analysis().get("flops", 0.0) / 1e9, 2),
           "step_median_s": round(statistics.median(times), 3), "step_min_s": round(min(times), 3),
           "step_max_s": round(max(times), 3), "steps": len(times)}
 
