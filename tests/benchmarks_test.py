@@ -32,3 +32,12 @@ def test_traced_events_of_a_compile_name_the_compilers_stages():
   names = {e["name"] for e in events}
   assert any("Compile" in name for name in names), sorted(names)[:20]
   assert all(e["dur"] >= 0 for e in events)
+
+
+def test_time_step_reports_xla_flops_of_the_step():
+  from benchmarks import timing
+
+  step = lambda state, x: (state + 1, x @ x)  # 2 * n^3 FLOPs
+  result = timing.time_step(step, jnp.zeros(()), jnp.ones((1024, 1024)), steps=1)
+  assert result["gflop"] == round(2 * 1024**3 / 1e9, 2)
+  assert result["steps"] == 1 and result["compile_s"] >= 0
