@@ -2,12 +2,19 @@
 
 Sources, tried in order: tensorflow-datasets (``data_dir``), local files (CIFAR python/binary, IDX,
 SVHN .mat), and the embedded default, scikit-learn's bundled digits (1,797 real 8x8 grey images).
+ImageNet (a folder tree or TFDS ``imagenet2012``) is streamed from disk with grain instead
+(``open_from_config``, ``StreamedBatches``).
 """
 
 from darts_jax.data.augment import Augment
 from darts_jax.data.dataset import CorruptDataError, Dataset, DatasetUnavailableError, Split
-from darts_jax.data.loading import augmentation, describe, load, load_from_config, record
+from darts_jax.data.loading import (augmentation, batches_from_config, describe, load,
+                                    load_from_config, open_from_config, record)
 from darts_jax.data.pipeline import Batches
+from darts_jax.data.streaming import (StreamedBatches, StreamedDataset, StreamedSplit, in_order,
+                                      join)
 
 __all__ = ["Augment", "Batches", "CorruptDataError", "Dataset", "DatasetUnavailableError", "Split",
-           "augmentation", "describe", "load", "load_from_config", "record"]
+           "StreamedBatches", "StreamedDataset", "StreamedSplit", "augmentation",
+           "batches_from_config", "describe", "in_order", "join", "load", "load_from_config",
+           "open_from_config", "record"]

@@ -1,5 +1,6 @@
 """From a data config to a ``Dataset``: find the source, cut the splits, apply the proxy knobs
-(subset, resolution) and normalize per channel."""
+(subset, resolution) and normalize per channel. ImageNet does not fit in memory:
+``open_from_config`` gives it as a ``StreamedDataset``, other datasets as ``load_from_config``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from darts_jax.data import augment, sources, splits
+from darts_jax.data import augment, imagenet, pipeline, sources, splits, streaming
 from darts_jax.data.dataset import Dataset, Split
 
 # Per-channel mean and std of the training images scaled to [0, 1] (as DARTS and torchvision use).
@@ -32,6 +33,9 @@ def load_from_config(config: Any, *, seed: int = 0) -> Dataset:
   ``splits`` ({train, val, test} split strings), ``test_fraction`` (digits without ``splits``),
   ``subset_fraction`` / ``subset_size`` (of train and val) and ``resolution`` (square side)."""
   get = config.get
+  if config["name"] in imagenet.NAMES:
+    raise ValueError(f"{config['name']} does not fit in memory: it is streamed from disk by "
+                     "data.open_from_config (which retraining uses), never loaded whole")
   raw = sources.find(config["name"], get("data_dir") or None, bool(get("download", False)))
   specs = dict(get("splits") or {})
   if specs or "test" in raw.splits:
@@ -58,6 +62,23 @@ def load_from_config(config: Any, *, seed: int = 0) -> Dataset:
                  raw.source, settings)
 
 
+def open_from_config(config: Any, *, seed: int = 0) -> Dataset | streaming.StreamedDataset:
+  """ImageNet as a ``StreamedDataset`` (``imagenet.load``); any other dataset in memory."""
+  if config["name"] in imagenet.NAMES:
+    return imagenet.load(config, seed=seed)
+  return load_from_config(config, seed=seed)
+
+
+def batches_from_config(split: Split | streaming.StreamedSplit, config: Any, batch_size: int, *,
+                        seed: int) -> pipeline.Batches | streaming.StreamedBatches:
+  """The persistent training iterator over ``split``: in memory with ``config.augment`` and
+  ``config.prefetch``; streamed with the split's own augmentation and reading options."""
+  if isinstance(split, streaming.StreamedSplit):
+    return streaming.StreamedBatches(split, batch_size, seed)
+  return pipeline.Batches(split, batch_size, seed=seed, augment=augmentation(config),
+                          prefetch=config.get("prefetch", 0))
+
+
 def augmentation(config: Any) -> augment.Augment | None:
   """The batch augmentation ``config.augment`` asks for ({crop_padding, flip, cutout}), or None."""
   options = dict(config.get("augment") or {})
@@ -66,8 +87,11 @@ def augmentation(config: Any) -> augment.Augment | None:
   return augment.for_dataset(config["name"], **options)
 
 
-def describe(dataset: Dataset) -> dict:
-  """Per split: size, image shape and dtype, label histogram, pixel mean/std; and the source."""
+def describe(dataset: Dataset | streaming.StreamedDataset) -> dict:
+  """Per split: size, image shape and dtype, label histogram, pixel mean/std; and the source.
+  (A streamed dataset: sizes and what is known without reading images.)"""
+  if isinstance(dataset, streaming.StreamedDataset):
+    return streaming.describe(dataset)
   def split(s: Split) -> dict:
     return {"examples": len(s), "image_shape": list(s.images.shape[1:]),
             "dtype": str(s.images.dtype),
@@ -79,7 +103,7 @@ def describe(dataset: Dataset) -> dict:
           "settings": dataset.settings}
 
 
-def record(dataset: Dataset, workdir: str) -> None:
+def record(dataset: Dataset | streaming.StreamedDataset, workdir: str) -> None:
   """Writes ``describe(dataset)`` to ``<workdir>/data.json`` so a run says what data it saw."""
   with open(os.path.join(workdir, "data.json"), "w") as f:
     json.dump(describe(dataset), f, indent=1)

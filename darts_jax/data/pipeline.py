@@ -43,6 +43,10 @@ class Batches:
   def __iter__(self):
     return self
 
+  def close(self) -> None:
+    """Drops the batches being prepared ahead (a later ``next`` prepares them again)."""
+    self._drop_pending()
+
   def __next__(self) -> dict[str, np.ndarray]:
     position = self._next_position(self.position)
     if self._worker is None:
