@@ -2,7 +2,8 @@
 
 ``train_and_evaluate(config, workdir)`` reports the final epoch's test accuracy. When the config holds
 out a validation slice (``select_on_val``), it also names the epoch that slice prefers and the test
-accuracy there; the test split is never used to choose anything.
+accuracy there; the test split is never used to choose anything. Datasets are held in memory, or
+streamed from disk (ImageNet, ``data.open_from_config``); both are trained and evaluated alike.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class RetrainResult:
 
 
 def build_network(config: ml_collections.ConfigDict, genotype: genotypes.Genotype,
-                  dataset: data.Dataset) -> nnx.Module:
+                  dataset: data.Dataset | data.StreamedDataset) -> nnx.Module:
   """The evaluation network of ``genotype``: ``config.network`` sizes it; an auxiliary head is
   added when ``config.auxiliary_weight`` > 0 (DARTS space only, as drop-path)."""
   space = spaces.get(genotype.space_name, **({"op_names": tuple(config.ops)} if config.ops else {}))
@@ -102,12 +103,11 @@ def make_eval_step(eval_graphdef):
   return step
 
 
-def evaluate(eval_step, state: TrainState, split: data.Split, batch_size: int) -> dict:
-  """Accuracy and loss on every example of ``split`` (the last batch is padded, never dropped)."""
+def evaluate(eval_step, state: TrainState, split, batch_size: int) -> dict:
+  """Accuracy and loss on every example of ``split`` (in memory or streamed; the last batch is
+  padded, never dropped)."""
   correct = loss = 0.0
-  for start in range(0, len(split), batch_size):
-    images = split.images[start:start + batch_size]
-    labels = split.labels[start:start + batch_size]
+  for images, labels in data.in_order(split, batch_size):
     valid = len(labels)
     pad = batch_size - valid
     images = np.pad(images, ((0, pad),) + ((0, 0),) * (images.ndim - 1))
@@ -118,14 +118,14 @@ def evaluate(eval_step, state: TrainState, split: data.Split, batch_size: int) -
   return {"acc": correct / len(split), "loss": loss / len(split)}
 
 
-def training_splits(config, dataset: data.Dataset) -> tuple[data.Split, data.Split | None]:
+def training_splits(config, dataset):
   """``(train, held_out)``: with ``select_on_val`` the val split is held out for model selection;
   otherwise the network trains on train and val together (all the search data)."""
   if config.select_on_val:
+    if not len(dataset.val):
+      raise ValueError("select_on_val needs a non-empty val split; set --config.data.splits.val")
     return dataset.train, dataset.val
-  joined = data.Split(np.concatenate([dataset.train.images, dataset.val.images]),
-                      np.concatenate([dataset.train.labels, dataset.val.labels]))
-  return joined, None
+  return data.join(dataset.train, dataset.val), None
 
 
 def optimizer(config, steps_per_epoch: int):
@@ -158,12 +158,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   scratch, checkpointing every epoch into ``workdir`` and resuming from it; writes ``metrics.jsonl``."""
   os.makedirs(workdir, exist_ok=True)
   genotype = genotypes.resolve(config.genotype)
-  dataset = data.load_from_config(config.data, seed=config.seed)
+  dataset = data.open_from_config(config.data, seed=config.seed)
   data.record(dataset, workdir)
   train_split, held_out = training_splits(config, dataset)
-  train = data.Batches(train_split, config.batch_size, seed=config.seed,
-                       augment=data.augmentation(config.data),
-                       prefetch=config.data.get("prefetch", 0))
+  train = data.batches_from_config(train_split, config.data, config.batch_size, seed=config.seed)
   steps_per_epoch = train.batches_per_pass
   tx, schedule = optimizer(config, steps_per_epoch)
 
@@ -205,6 +203,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
            f"acc {record['train_acc']:.3f}{held}  test acc {record['test_acc']:.3f}  "
            f"{record['seconds']:.1f}s")
 
+  train.close()  # stops the reading threads and processes of a streamed dataset
   history = log.history
   selected = None
   if held_out is not None:
