@@ -100,34 +100,23 @@ def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:
   return np.clip(factor * image + (1.0 - factor) * grey(image), 0.0, 1.0)
 
 
-def rgb_to_hsv(image: np.ndarray) -> np.ndarray:
-  """HSV in [0, 1] of an RGB float image in [0, 1] (hue 0 = red, 1/3 = green, 2/3 = blue)."""
-  r, g, b = image[..., 0], image[..., 1], image[..., 2]
-  value = image.max(axis=-1)
-  chroma = value - image.min(axis=-1)
-  safe = np.where(chroma > 0, chroma, 1.0)
-  hue = np.where(value == r, ((g - b) / safe) % 6.0,
-                 np.where(value == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0)) / 6.0
-  hue = np.where(chroma > 0, hue, 0.0)
-  saturation = np.where(value > 0, chroma / np.where(value > 0, value, 1.0), 0.0)
-  return np.stack([hue, saturation, value], axis=-1)
-
-
-def hsv_to_rgb(image: np.ndarray) -> np.ndarray:
-  """The inverse of ``rgb_to_hsv``."""
-  hue, saturation, value = image[..., 0], image[..., 1], image[..., 2]
-
-  def channel(n):  # each channel's value as a function of hue: n = 5 (red), 3 (green), 1 (blue)
-    k = (n + hue * 6.0) % 6.0
-    return value - value * saturation * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
-  return np.stack([channel(5.0), channel(3.0), channel(1.0)], axis=-1)
-
-
 def adjust_hue(image: np.ndarray, shift: float) -> np.ndarray:
-  """Hue rotated by ``shift`` turns of the colour circle (in [-0.5, 0.5]); grey pixels unchanged."""
-  hsv = rgb_to_hsv(image)
-  hsv[..., 0] = (hsv[..., 0] + shift) % 1.0
-  return hsv_to_rgb(hsv)
+  """Hue rotated by ``shift`` turns of the colour circle (in [-0.5, 0.5]), saturation and value
+  (HSV) kept; grey pixels unchanged. Computed per pixel from its max (value), max - min (chroma) and
+  hue, without forming saturation."""
+  r, g, b = image[..., 0], image[..., 1], image[..., 2]
+  value = np.maximum(np.maximum(r, g), b)
+  chroma = value - np.minimum(np.minimum(r, g), b)
+  safe = np.where(chroma > 0, chroma, 1.0)
+  # hue in sixths of a turn: 0 red, 2 green, 4 blue
+  hue = np.where(value == r, (g - b) / safe,
+                 np.where(value == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0)) + 6.0 * shift
+
+  def channel(n):  # each channel as a function of hue: n = 5 (red), 3 (green), 1 (blue)
+    k = hue + n
+    k -= 6.0 * np.floor(k / 6.0)  # in [0, 6)
+    return value - chroma * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
+  return np.stack([channel(5.0), channel(3.0), channel(1.0)], axis=-1)
 
 
 def color_jitter(image: np.ndarray, rng: np.random.Generator, *, brightness: float,
