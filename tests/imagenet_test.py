@@ -277,6 +277,14 @@ def test_tfds_imagenet2012_prepared_as_array_record_streams(tmp_path):
   assert data.describe(dataset)["splits"]["train"]["label_histogram"] is None  # never read
 
 
+def test_tfds_imagenet2012_prepared_as_tfrecord_names_the_conversion(tmp_path):
+  _write_tfds_imagenet(tmp_path, {"train": [0], "validation": [0]})
+  info = next(tmp_path.glob("imagenet2012/*/dataset_info.json"))
+  info.write_text(info.read_text().replace('"array_record"', '"tfrecord"'))  # TFDS's default
+  with pytest.raises(data.DatasetUnavailableError, match="tfds convert_format.*array_record"):
+    imagenet.find(str(tmp_path))
+
+
 def test_missing_imagenet_says_where_it_looked_and_how_to_provide_it(tmp_path):
   with pytest.raises(data.DatasetUnavailableError) as error:
     data.open_from_config(config(tmp_path))

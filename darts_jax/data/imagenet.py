@@ -204,9 +204,10 @@ def _tfds(data_dir: str, looked: list[str]) -> Native | None:
   except NotImplementedError as e:  # prepared as TFRecords: no random access
     raise DatasetUnavailableError(
         f"{where} is prepared as TFRecord files, which cannot be read one example at a time (as "
-        "seeded, resumable streaming does). Prepare it again as array_record (tfds build "
-        f"{TFDS_NAME} --data_dir={data_dir} --file_format=array_record), or extract the images "
-        f"into the folder tree {data_dir}/train/<class>/ and {data_dir}/val/<class>/") from e
+        "seeded, resumable streaming does). Convert them once (reading TFRecords needs "
+        f"tensorflow): tfds convert_format --dataset_version_dir={builder.data_dir} "
+        "--out_file_format=array_record; or extract the images into the folder tree "
+        f"{data_dir}/train/<class>/ and {data_dir}/val/<class>/") from e
   return Native(natives, builder.info.features["label"].num_classes, where)
 
 
