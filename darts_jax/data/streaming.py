@@ -158,7 +158,8 @@ class StreamedBatches:
 
   ``position`` (pass, batch index) is plain data; a batch's content depends only on the seed and
   its position (never on threads, workers or where the stream was restored), so a restored stream
-  is the same stream.
+  is the same stream. The order is grain's seeded index shuffle: the same for the same grain
+  version.
   """
 
   def __init__(self, split: StreamedSplit, batch_size: int, seed: int):
