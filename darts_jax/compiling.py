@@ -14,6 +14,9 @@ import jax
 from jax import monitoring
 
 _CPU_OPTIONS = {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"}
+# For programs compiled once and run on tiny inputs (tests, checks): LLVM without optimization.
+# A 5-cell float64 supernet's weight gradient compiled in 17 s instead of 41 s, and ran as fast.
+QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 _BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"  # jax._src.dispatch
 
 

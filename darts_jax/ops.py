@@ -38,6 +38,14 @@ def torch_default_init(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32
   return jax.random.uniform(key, shape, dtype, -bound, bound)
 
 
+def linear(in_features: int, out_features: int, *, rngs: nnx.Rngs) -> nnx.Linear:
+  """A linear layer initialized as PyTorch's ``nn.Linear``: weight and bias both U(+-1/sqrt(fan_in))
+  (the reference networks keep PyTorch's defaults; flax's are LeCun normal and zero bias)."""
+  bound = 1.0 / np.sqrt(in_features)
+  init = lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)
+  return nnx.Linear(in_features, out_features, kernel_init=init, bias_init=init, rngs=rngs)
+
+
 class UnknownOpError(KeyError):
   """An op name that is not in the registry."""
 
@@ -164,7 +172,9 @@ class Conv(nnx.Module):
     """The strided view of ``x`` that kernel tap ``offset`` sees (offset may be traced)."""
     s = self.stride
     span = (x.shape[0], s * (out[0] - 1) + 1, s * (out[1] - 1) + 1, x.shape[3])
-    window = jax.lax.dynamic_slice(x, (0, offset[0], offset[1], 0), span)
+    zero = jnp.zeros((), jnp.int32)  # one index type, also under jax_enable_x64
+    window = jax.lax.dynamic_slice(x, (zero, jnp.int32(offset[0]), jnp.int32(offset[1]), zero),
+                                   span)
     return window[:, ::s, ::s, :] if s > 1 else window
 
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -265,6 +275,19 @@ class FactorizedReduce(nnx.Module):
     x = jax.nn.relu(x)
     shifted = jnp.pad(x[:, 1:, 1:, :], ((0, 0), (0, 1), (0, 1), (0, 0)))
     return self.bn(jnp.concatenate([self.conv_a(x), self.conv_b(shifted)], axis=-1))
+
+
+class WithBatchNorm(nnx.Module):
+  """``op`` followed by a BatchNorm. The DARTS search cell wraps its pools in one, non-affine
+  (quark0/darts ``model_search.py``: ``Sequential(pool, BatchNorm2d(C, affine=False))``), so a pool's
+  output is normalized like every other candidate's."""
+
+  def __init__(self, op: nnx.Module, channels: int, *, affine: bool, rngs: nnx.Rngs):
+    self.op = op
+    self.bn = batch_norm(channels, affine=affine, rngs=rngs)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return self.bn(self.op(x))
 
 
 def drop_path(x: jax.Array, key: jax.Array, rate: jax.Array) -> jax.Array:

@@ -14,8 +14,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from darts_jax import (architects, checkpoint, compiling, data, genotypes, optim, runlog, spaces,
-                       supernet, variables)
+from darts_jax import (architects, checkpoint, compiling, data, genotypes, optim, relaxations,
+                       runlog, spaces, supernet, variables)
 from darts_jax.cost import objective
 
 
@@ -38,14 +38,25 @@ class SearchResult:
   history: list[dict]
 
 
-def cross_entropy_loss(graphdef):
-  """``loss(arch, weights, stats, batch) -> (loss, (new_stats, logits))`` for a split supernet."""
+# The order of the two updates in one search iteration.
+STEP_ORDERS = ("alphas_first", "weights_first")
+
+
+def cross_entropy_loss(graphdef, relaxation: relaxations.Relaxation = relaxations.softmax):
+  """``loss(arch, weights, stats, batch) -> (loss, (new_stats, logits))`` for a split supernet whose
+  cells mix by ``relaxation`` of its alphas."""
   def loss(arch, weights, stats, batch):
     model = nnx.merge(graphdef, arch, weights, stats, copy=True)
-    logits = model(batch["image"])
+    logits = model(batch["image"], mixing_weights(model.alphas, relaxation))
     value = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
     return value, (nnx.state(model, nnx.BatchStat), logits)
   return loss
+
+
+def mixing_weights(alphas, relaxation: relaxations.Relaxation) -> dict[str, jax.Array]:
+  """``{label: mixing weights}`` of a supernet's alphas (an ``nnx.Dict`` of ArchParams or a dict of
+  arrays) under a deterministic relaxation: what the cells mix by, and what discretization reads."""
+  return relaxations.apply(relaxation, {label: jnp.asarray(a[...]) for label, a in alphas.items()})
 
 
 def _accuracy(logits, labels):
@@ -55,7 +66,7 @@ def _accuracy(logits, labels):
 def make_steps(graphdef, config: ml_collections.ConfigDict, schedule):
   """The pure ``(alpha_step, weight_step)`` pair. An alpha step leaves weights and BatchNorm
   statistics untouched; a weight step leaves alphas untouched."""
-  loss = cross_entropy_loss(graphdef)
+  loss = cross_entropy_loss(graphdef, relaxations.get(config.relaxation))
   hypergradient = architects.get(config.architect)
   alpha_tx, weight_tx = optimizers(config, schedule)
   cost_penalty = objective.search_penalty(config)  # None unless config.cost.weight is set
@@ -84,13 +95,20 @@ def make_steps(graphdef, config: ml_collections.ConfigDict, schedule):
 
 
 def make_search_step(graphdef, config: ml_collections.ConfigDict, schedule):
-  """One search iteration: alpha step on a validation batch, then weight step on a training batch
-  (the reference order), as one pure function to jit."""
+  """One search iteration as one pure function to jit: by ``config.step_order``, an alpha step on
+  a validation batch then a weight step on a training batch (``alphas_first``, quark0/darts
+  ``train_search.py``), or the weight step first (``weights_first``, NAS-Bench-201's DARTS runs)."""
+  if config.step_order not in STEP_ORDERS:
+    raise ValueError(f"unknown step_order {config.step_order!r}; choose one of {STEP_ORDERS}")
   alpha_step, weight_step = make_steps(graphdef, config, schedule)
 
   def step(state: SearchState, train_batch, val_batch):
-    state, val_metrics = alpha_step(state, train_batch, val_batch)
-    state, train_metrics = weight_step(state, train_batch)
+    if config.step_order == "alphas_first":
+      state, val_metrics = alpha_step(state, train_batch, val_batch)
+      state, train_metrics = weight_step(state, train_batch)
+    else:
+      state, train_metrics = weight_step(state, train_batch)
+      state, val_metrics = alpha_step(state, train_batch, val_batch)
     return state, {**train_metrics, **val_metrics}
 
   return step
@@ -101,7 +119,8 @@ def optimizers(config, schedule):
                                    weight_decay=config.alphas.weight_decay)
   weight_tx = optim.weight_optimizer(schedule, momentum=config.weights.momentum,
                                      weight_decay=config.weights.weight_decay,
-                                     clip_norm=config.weights.clip_norm)
+                                     clip_norm=config.weights.clip_norm,
+                                     nesterov=config.weights.get("nesterov", False))
   return alpha_tx, weight_tx
 
 
@@ -126,8 +145,11 @@ def alphas_of(state: SearchState) -> dict[str, np.ndarray]:
   return {label: np.asarray(a) for label, a in nnx.to_pure_dict(state.arch)["alphas"].items()}
 
 
-def _softmax(alphas):
-  return {k: np.round(np.asarray(jax.nn.softmax(v, axis=-1)), 4).tolist() for k, v in alphas.items()}
+def discretize(space, alphas: dict[str, np.ndarray], relaxation: relaxations.Relaxation):
+  """``(genotype, mixing weights)``: the space's rule applied to the mixing weights, never to raw
+  alphas (the reference parses ``softmax(alphas)``; its rule compares edges by their weights)."""
+  weights = {k: np.asarray(v) for k, v in mixing_weights(alphas, relaxation).items()}
+  return space.discretize(weights), weights
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> SearchResult:
@@ -155,6 +177,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
 
   step = compiling.jit(make_search_step(graphdef, config, schedule), donate_argnums=0)
   started = time.time()
+  relaxation = relaxations.get(config.relaxation)
   for epoch in range(start_epoch, config.epochs):
     epoch_start = time.time()
     totals = None
@@ -164,12 +187,12 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
     record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
     runlog.check_finite(record, epoch, checkpoints.directory, what="search",
                         fix="Lower --config.weights.lr or --config.alphas.lr")
-    alphas = alphas_of(state)
-    genotype = space.discretize(alphas)
+    genotype, weights = discretize(space, alphas_of(state), relaxation)
     seconds = time.time() - epoch_start
     eta = (time.time() - started) / (epoch + 1 - start_epoch) * (config.epochs - epoch - 1)
     record.update(epoch=epoch, seconds=round(seconds, 3), genotype=str(genotype),
-                  lr=float(optim.current_lr(schedule, state.weight_opt)), alphas=_softmax(alphas))
+                  lr=float(optim.current_lr(schedule, state.weight_opt)),
+                  alphas={k: np.round(w, 4).tolist() for k, w in weights.items()})
     log.append(record)
     checkpoints.save(epoch, state)
     report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
@@ -177,6 +200,6 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
            f"acc {record['val_acc']:.3f}  {seconds:.1f}s  eta {eta:.0f}s  {genotype}")
 
   alphas = alphas_of(state)
-  genotype = space.discretize(alphas)
+  genotype, _ = discretize(space, alphas, relaxation)
   genotypes.save(genotype, os.path.join(workdir, "genotype.json"))
   return SearchResult(genotype, alphas, log.history)

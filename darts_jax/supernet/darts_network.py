@@ -38,17 +38,21 @@ class DropPath(NamedTuple):
 
 
 def cell_plans(channels: int, layers: int, *, stem_channels: int, multiplier: int = 4,
-               reduction_prev: bool = False) -> list[CellPlan]:
-  """Reduction cells at 1/3 and 2/3 depth double the channels; each cell outputs ``multiplier * C``.
+               reduce_multiplier: int | None = None, reduction_prev: bool = False) -> list[CellPlan]:
+  """Reduction cells at 1/3 and 2/3 depth double the channels; a cell outputs its multiplier times
+  C: ``multiplier`` for normal cells, ``reduce_multiplier`` (default the same) for reduction cells,
+  each its own concat length, as the reference's ``cell.multiplier``.
 
   ``reduction_prev`` says the stem's two outputs differ in resolution (the ImageNet stems)."""
+  reduce_multiplier = multiplier if reduce_multiplier is None else reduce_multiplier
   c_prev_prev = c_prev = stem_channels
   c, plans = channels, []
   for i in range(layers):
     reduction = i in (layers // 3, 2 * layers // 3)
     c = 2 * c if reduction else c
     plans.append(CellPlan(c_prev_prev, c_prev, c, reduction, reduction_prev))
-    c_prev_prev, c_prev, reduction_prev = c_prev, multiplier * c, reduction
+    c_prev_prev, c_prev = c_prev, (reduce_multiplier if reduction else multiplier) * c
+    reduction_prev = reduction
   return plans
 
 
@@ -81,16 +85,19 @@ class ImageNetStem(nnx.Module):
 
 
 class AuxiliaryHead(nnx.Module):
-  """The auxiliary classifier at 2/3 depth: ReLU, 5x5 average pool, conv 1x1 -> 128, conv 2x2 -> 768,
-  global average, linear. Pool stride 3 on CIFAR's 8x8 maps, 2 on ImageNet's 14x14."""
+  """The auxiliary classifier at 2/3 depth: ReLU, 5x5 average pool, conv 1x1 -> 128 -> BN -> ReLU,
+  conv 2x2 -> 768 [-> BN] -> ReLU, global average, linear. CIFAR (8x8 maps): pool stride 3, with the
+  second BN; ImageNet (7x7 maps): pool stride 2, without it (quark0/darts ``model.py`` comments that
+  BN out: its paper's ImageNet runs went without it)."""
 
-  def __init__(self, in_channels: int, num_classes: int, *, pool_stride: int, rngs: nnx.Rngs):
+  def __init__(self, in_channels: int, num_classes: int, *, pool_stride: int,
+               second_batchnorm: bool = True, rngs: nnx.Rngs):
     self.pool_stride = pool_stride
     self.conv1 = ops.conv(in_channels, 128, 1, rngs=rngs)
     self.bn1 = ops.batch_norm(128, affine=True, rngs=rngs)
     self.conv2 = ops.conv(128, 768, 2, rngs=rngs)
-    self.bn2 = ops.batch_norm(768, affine=True, rngs=rngs)
-    self.classifier = nnx.Linear(768, num_classes, rngs=rngs)
+    self.bn2 = ops.batch_norm(768, affine=True, rngs=rngs) if second_batchnorm else None
+    self.classifier = ops.linear(768, num_classes, rngs=rngs)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     smallest = 5 + self.pool_stride  # the 2x2 conv needs a pooled map of at least 2x2
@@ -101,7 +108,8 @@ class AuxiliaryHead(nnx.Module):
     window, strides = (1, 5, 5, 1), (1, self.pool_stride, self.pool_stride, 1)
     x = jax.lax.reduce_window(jax.nn.relu(x), 0.0, jax.lax.add, window, strides, "VALID") / 25.0
     x = jax.nn.relu(self.bn1(self.conv1(x)))
-    x = jax.nn.relu(self.bn2(self.conv2(x)))
+    x = self.conv2(x)
+    x = jax.nn.relu(x if self.bn2 is None else self.bn2(x))
     return self.classifier(x.mean(axis=(1, 2)))
 
 
@@ -131,16 +139,22 @@ def edge_stages(steps: int, reduction: bool) -> list[tuple[staging.Edge, ...]]:
 
 
 class SearchCell(nnx.Module):
-  """A DARTS search cell: preprocessing, then its edges in the stages of ``edge_stages``."""
+  """A DARTS search cell: preprocessing, then its edges in the stages of ``edge_stages``.
 
-  def __init__(self, space: DartsCNN, plan: CellPlan, *, rngs: nnx.Rngs):
+  ``pool_batchnorm`` follows every pool candidate (an op named ``*pool*``) with a non-affine
+  BatchNorm, as the reference search cell does."""
+
+  def __init__(self, space: DartsCNN, plan: CellPlan, *, pool_batchnorm: bool = True,
+               rngs: nnx.Rngs):
     self.label = plan.label
     self.multiplier = space.multiplier
     self.preprocess = Preprocess(plan, affine=False, rngs=rngs)
     self.edges = staging.StagedEdges(
         space.op_names, plan.channels, edge_stages(space.steps, plan.reduction),
         lambda e: space.edge_index(*e), num_inputs=2,
-        stride=lambda e: 2 if plan.reduction and e[1] < 2 else 1, rngs=rngs)
+        stride=lambda e: 2 if plan.reduction and e[1] < 2 else 1,
+        batchnorm_after=tuple(n for n in space.op_names if pool_batchnorm and "pool" in n),
+        rngs=rngs)
 
   def __call__(self, s0: jax.Array, s1: jax.Array, weights: jax.Array) -> jax.Array:
     """``weights``: this cell type's relaxed alphas, ``[edges, ops]``."""
@@ -197,7 +211,7 @@ class DartsNetwork(nnx.Module):
     self.cells = nnx.List(cells)
     self.auxiliary_head = auxiliary_head
     self.auxiliary_index = 2 * len(cells) // 3
-    self.classifier = nnx.Linear(out_channels, num_classes, rngs=rngs)
+    self.classifier = ops.linear(out_channels, num_classes, rngs=rngs)
 
   def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None, *,
                drop_path: DropPath | None = None, with_auxiliary: bool = False):
@@ -220,15 +234,19 @@ class DartsNetwork(nnx.Module):
 
 
 class DartsSupernet(arch.DefaultMixing, DartsNetwork):
-  """The DARTS search network; its alphas (one ``[edges, ops]`` group per cell type) are ArchParams."""
+  """The DARTS search network; its alphas (one ``[edges, ops]`` group per cell type) are ArchParams.
+
+  ``pool_batchnorm=False`` leaves the pools' outputs unnormalized (a deviation from the reference,
+  for ablations)."""
 
   def __init__(self, space: DartsCNN, *, channels: int = 16, layers: int = 8,
                num_classes: int = 10, in_channels: int = 3, stem_multiplier: int = 3,
-               remat: bool = False, rngs: nnx.Rngs):
+               pool_batchnorm: bool = True, remat: bool = False, rngs: nnx.Rngs):
     stem_channels = stem_multiplier * channels
     plans = cell_plans(channels, layers, stem_channels=stem_channels, multiplier=space.multiplier)
     super().__init__(CifarStem(in_channels, stem_channels, rngs=rngs),
-                     [SearchCell(space, plan, rngs=rngs) for plan in plans],
+                     [SearchCell(space, plan, pool_batchnorm=pool_batchnorm, rngs=rngs)
+                      for plan in plans],
                      in_channels=in_channels, out_channels=space.multiplier * plans[-1].channels,
                      num_classes=num_classes, remat=remat, rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)
@@ -252,21 +270,24 @@ def fixed_network(genotype: genotypes.DartsGenotype, space: DartsCNN | None = No
   space.validate(genotype)
   channels = channels or SETTINGS[setting]["channels"]
   layers = layers or SETTINGS[setting]["layers"]
-  multiplier = len(genotype.normal_concat)
+  multipliers = {"multiplier": len(genotype.normal_concat),
+                 "reduce_multiplier": len(genotype.reduce_concat)}
   if setting == "cifar":
     stem = CifarStem(in_channels, 3 * channels, rngs=rngs)
-    plans = cell_plans(channels, layers, stem_channels=3 * channels, multiplier=multiplier)
+    plans = cell_plans(channels, layers, stem_channels=3 * channels, **multipliers)
   else:
     stem = ImageNetStem(in_channels, channels, rngs=rngs)
-    plans = cell_plans(channels, layers, stem_channels=channels, multiplier=multiplier,
-                       reduction_prev=True)
+    plans = cell_plans(channels, layers, stem_channels=channels, reduction_prev=True, **multipliers)
+  out = lambda plan: len(genotype.reduce_concat if plan.reduction else genotype.normal_concat) * (
+      plan.channels)
   cells = [FixedCell(genotype.reduce if p.reduction else genotype.normal,
                      genotype.reduce_concat if p.reduction else genotype.normal_concat, p, rngs=rngs)
            for p in plans]
   head = None
   if auxiliary:
-    head = AuxiliaryHead(multiplier * plans[2 * layers // 3].channels, num_classes,
-                         pool_stride=3 if setting == "cifar" else 2, rngs=rngs)
-  return DartsNetwork(stem, cells, in_channels=in_channels,
-                      out_channels=multiplier * plans[-1].channels, num_classes=num_classes,
+    head = AuxiliaryHead(out(plans[2 * layers // 3]), num_classes,
+                         pool_stride=3 if setting == "cifar" else 2,
+                         second_batchnorm=setting == "cifar", rngs=rngs)
+  return DartsNetwork(stem, cells, in_channels=in_channels, out_channels=out(plans[-1]),
+                      num_classes=num_classes,
                       auxiliary_head=head, rngs=rngs)

@@ -20,14 +20,17 @@ from darts_jax import ops
 
 
 def stacked_op(name: str, channels: int, stride: int, num_edges: int, *, affine: bool,
-               rngs: nnx.Rngs) -> nnx.Module:
-  """``num_edges`` independent instances of op ``name``, their variables stacked on axis 0.
+               batchnorm: bool = False, rngs: nnx.Rngs) -> nnx.Module:
+  """``num_edges`` independent instances of op ``name``, their variables stacked on axis 0;
+  ``batchnorm`` follows each with a BatchNorm (``ops.WithBatchNorm``).
 
   Instances are built one by one and stacked on the host: building under ``nnx.vmap`` compiles
   every initializer once per group size, which dominated supernet construction time.
   """
   factory = ops.get(name)
   instances = [factory(channels, stride, affine=affine, rngs=rngs) for _ in range(num_edges)]
+  if batchnorm:
+    instances = [ops.WithBatchNorm(op, channels, affine=affine, rngs=rngs) for op in instances]
   graphdef, *states = zip(*(nnx.split(instance) for instance in instances))
   stacked = jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)), *states[0])
   return nnx.merge(graphdef[0], stacked)
@@ -58,13 +61,17 @@ def apply_stacked(op: nnx.Module, x: jax.Array) -> jax.Array:
 
 
 class MixedOp(nnx.Module):
-  """``num_edges`` edges, each a weighted sum over the same candidate ops (search BN: non-affine)."""
+  """``num_edges`` edges, each a weighted sum over the same candidate ops (search BN: non-affine).
+
+  The ops named in ``batchnorm_after`` get a non-affine BatchNorm on their output (the DARTS
+  search cell's pools)."""
 
   def __init__(self, op_names: Sequence[str], channels: int, stride: int, num_edges: int, *,
-               rngs: nnx.Rngs):
+               batchnorm_after: Sequence[str] = (), rngs: nnx.Rngs):
     self.op_names = tuple(op_names)
     self.num_edges = num_edges
-    self.ops = nnx.List([stacked_op(name, channels, stride, num_edges, affine=False, rngs=rngs)
+    self.ops = nnx.List([stacked_op(name, channels, stride, num_edges, affine=False,
+                                    batchnorm=name in batchnorm_after, rngs=rngs)
                          for name in self.op_names])
 
   def __call__(self, x: jax.Array, weights: jax.Array) -> jax.Array:

@@ -73,7 +73,7 @@ class NB201Network(nnx.Module):
       layers.extend(make_cell(c) for _ in range(cells_per_stage))
     self.layers = nnx.List(layers)
     self.last_bn = ops.batch_norm(c, affine=True, rngs=rngs)
-    self.classifier = nnx.Linear(c, num_classes, rngs=rngs)
+    self.classifier = ops.linear(c, num_classes, rngs=rngs)
 
   def __call__(self, x: jax.Array, mixing: dict[str, jax.Array] | None = None) -> jax.Array:
     if x.ndim != 4 or x.shape[-1] != self.in_channels:

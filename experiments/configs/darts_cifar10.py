@@ -11,7 +11,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """``arg`` may be 'quick' (a 2% subset at 16x16, a small network, 1 epoch) to check a setup, or
   'second_order' for the paper's second-order result."""
   c = default.get_config()
-  c.network = ml_collections.ConfigDict({"channels": 16, "layers": 8})
+  c.network = ml_collections.ConfigDict({"channels": 16, "layers": 8, "pool_batchnorm": True})
   c.data = default.dataset("cifar10", crop_padding=4, flip=True)
   c.batch_size, c.epochs = 64, 50
   if arg == "second_order":

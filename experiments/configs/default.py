@@ -9,13 +9,20 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.seed = 0
   c.space = "darts_cnn"
   c.ops = ()  # empty: the space's standard op set
-  c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3})
+  # pool_batchnorm: a non-affine BN after each pool candidate, as quark0/darts model_search.py.
+  c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3, "pool_batchnorm": True})
   c.data = ml_collections.ConfigDict({"name": "digits", "test_fraction": 0.2})
   c.batch_size = 64
   c.epochs = 10
   c.architect = "first_order"
+  c.relaxation = "softmax"  # alphas -> mixing weights; the genotype is parsed from these weights
+  # alphas_first: quark0/darts train_search.py; weights_first: NAS-Bench-201's DARTS runs (xautodl).
+  c.step_order = "alphas_first"
+  # Weight SGD and alpha Adam: quark0/darts train_search.py defaults (lr 0.025 cosine to 0.001,
+  # momentum 0.9, weight decay 3e-4, grad clip 5; Adam 3e-4, betas (0.5, 0.999), decay 1e-3).
   c.weights = ml_collections.ConfigDict(
-      {"lr": 0.025, "min_lr": 0.001, "momentum": 0.9, "weight_decay": 3e-4, "clip_norm": 5.0})
+      {"lr": 0.025, "min_lr": 0.001, "momentum": 0.9, "nesterov": False, "weight_decay": 3e-4,
+       "clip_norm": 5.0})
   c.alphas = ml_collections.ConfigDict(
       {"lr": 3e-4, "b1": 0.5, "b2": 0.999, "weight_decay": 1e-3})
   # Differentiable cost term in the alpha loss (darts_jax.cost.objective); weight 0 adds nothing.

@@ -11,7 +11,7 @@ from experiments.configs import default
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """``arg`` may be 'quick' for a smoke-test-sized run."""
   c = default.get_config()
-  c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3})
+  c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3, "pool_batchnorm": True})
   c.data = default.dataset("fashion_mnist", crop_padding=2, flip=True, subset_size=2560, resolution=14)
   c.batch_size, c.epochs = 64, 8
   if arg == "quick":
