@@ -14,9 +14,11 @@ import jax
 from jax import monitoring
 
 _CPU_OPTIONS = {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"}
-# For programs compiled once and run on tiny inputs (tests, checks): LLVM without optimization.
-# A 5-cell float64 supernet's weight gradient compiled in 17 s instead of 41 s, and ran as fast.
-QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+# For programs compiled once and run on tiny inputs (tests, checks): LLVM without optimization and
+# XLA:CPU's fast-compile preset. A 5-cell float64 supernet's weight gradient compiled in 17 s
+# instead of 41 s without optimization, and the preset took another fifth off; it ran as fast.
+QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True,
+                 "xla_cpu_opt_preset": "CPU_OPT_PRESET_FAST_COMPILE"}
 _BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"  # jax._src.dispatch
 
 
