@@ -79,12 +79,95 @@ def test_avg_pool_excludes_padding_from_the_count():
   assert float(y[0, 1, 1, 0]) == pytest.approx(np.mean([0, 1, 2, 4, 5, 6, 8, 9, 10]))
 
 
-def test_factorized_reduce_uses_both_pixel_phases():
-  fr = ops.FactorizedReduce(2, 4, affine=False, rngs=nnx.Rngs(0))
-  x = jnp.zeros((1, 4, 4, 2)).at[0, 1, 1, :].set(1.0)  # only the odd phase sees this pixel
-  y = fr(x)
-  chex.assert_shape(y, (1, 2, 2, 4))
-  assert float(jnp.abs(y[..., 2:]).sum()) > 0
+def _random_affine(bn, seed):
+  k1, k2 = jax.random.split(jax.random.key(seed))
+  bn.scale.set_value(1.0 + 0.5 * jax.random.normal(k1, bn.scale[...].shape))
+  bn.bias.set_value(jax.random.normal(k2, bn.bias[...].shape))
+
+
+def _numpy_batch_norm(z, scale, bias):
+  """Train-mode BatchNorm: batch mean, biased batch variance, eps 1e-5."""
+  mean, var = z.mean(axis=(0, 1, 2)), z.var(axis=(0, 1, 2))
+  return (z - mean) / np.sqrt(var + 1e-5) * scale + bias
+
+
+def test_factorized_reduce_shifts_the_second_branch_by_one_pixel():
+  """quark0/darts: y = relu(x), BN(cat(conv_1(y), conv_2(y[:, :, 1:, 1:]))) with 1x1 stride-2
+  convs: the first branch reads the even pixels (0, 2, 4), the second the odd ones (1, 3, 5), in
+  rows and columns. Written in numpy; a shift on the other branch, in the other direction, or
+  none at all gives other values."""
+  fr = ops.FactorizedReduce(3, 4, affine=True, rngs=nnx.Rngs(0))
+  _random_affine(fr.bn, seed=1)
+  x = np.asarray(jax.random.normal(jax.random.key(2), (2, 6, 6, 3)), np.float64)
+  y = np.maximum(x, 0.0)
+  first = y[:, 0::2, 0::2] @ np.asarray(fr.conv_a.kernel[...])[0, 0]
+  second = y[:, 1::2, 1::2] @ np.asarray(fr.conv_b.kernel[...])[0, 0]
+  expected = _numpy_batch_norm(np.concatenate([first, second], axis=-1),
+                               np.asarray(fr.bn.scale[...]), np.asarray(fr.bn.bias[...]))
+  np.testing.assert_allclose(fr(jnp.asarray(x, jnp.float32)), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_batch_norm_follows_pytorch_in_train_and_eval_mode():
+  """Train mode normalizes by the batch mean and biased variance, then keeps 0.9 of the running
+  statistics and adds 0.1 of the batch mean and of the unbiased variance (n / (n - 1)); eval mode
+  normalizes by the running statistics (PyTorch BatchNorm2d, momentum 0.1, eps 1e-5)."""
+  bn = ops.batch_norm(3, affine=True, rngs=nnx.Rngs(0))
+  _random_affine(bn, seed=1)
+  mean0, var0 = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25, 3.0])
+  bn.mean.set_value(jnp.asarray(mean0, jnp.float32))
+  bn.var.set_value(jnp.asarray(var0, jnp.float32))
+  scale, bias = np.asarray(bn.scale[...]), np.asarray(bn.bias[...])
+  x = np.asarray(2.0 * jax.random.normal(jax.random.key(2), (4, 5, 5, 3)) + 1.0, np.float64)
+  np.testing.assert_allclose(bn(jnp.asarray(x, jnp.float32)), _numpy_batch_norm(x, scale, bias),
+                             atol=1e-5, rtol=1e-5)
+  n = 4 * 5 * 5
+  running_mean = 0.9 * mean0 + 0.1 * x.mean(axis=(0, 1, 2))
+  running_var = 0.9 * var0 + 0.1 * x.var(axis=(0, 1, 2)) * n / (n - 1)
+  np.testing.assert_allclose(bn.mean[...], running_mean, rtol=1e-5)
+  np.testing.assert_allclose(bn.var[...], running_var, rtol=1e-5)
+  # Eval mode, on running variances small enough for eps to matter, and on one image whose own
+  # statistics must not be used.
+  running_mean, running_var = np.array([0.3, -2.0, 1.0]), np.array([1e-4, 2.0, 4e-5])
+  bn.mean.set_value(jnp.asarray(running_mean, jnp.float32))
+  bn.var.set_value(jnp.asarray(running_var, jnp.float32))
+  other = 0.01 * x[:1] - 1.0
+  evaluation = nnx.view(bn, use_running_average=True)
+  np.testing.assert_allclose(evaluation(jnp.asarray(other, jnp.float32)),
+                             (other - running_mean) / np.sqrt(running_var + 1e-5) * scale + bias,
+                             atol=1e-4, rtol=1e-4)
+
+
+def test_linear_initializes_weight_and_bias_uniformly_in_one_over_sqrt_fan_in():
+  """PyTorch nn.Linear: weight and bias U(-1/sqrt(in), 1/sqrt(in)); kernel stored (in, out)."""
+  layer = ops.linear(400, 1000, rngs=nnx.Rngs(0))
+  bound = 1.0 / np.sqrt(400)
+  weight, bias = np.asarray(layer.kernel[...]), np.asarray(layer.bias[...])
+  assert weight.shape == (400, 1000) and bias.shape == (1000,)
+  for values, n in ((weight, weight.size), (bias, bias.size)):
+    # Inside the bounds, reaching them; uniform: std bound/sqrt(3) and half the values inside
+    # +-bound/2 (a normal of that std would put 61% there). Tolerances are >= 5 sigma.
+    assert np.abs(values).max() <= bound
+    assert np.abs(values).max() > bound * (1 - 20 / n)
+    assert abs(values.mean()) < 5 * bound / np.sqrt(3 * n)
+    assert values.std() == pytest.approx(bound / np.sqrt(3), rel=5 * np.sqrt(0.2 / n))
+    assert np.mean(np.abs(values) < bound / 2) == pytest.approx(0.5, abs=5 * 0.5 / np.sqrt(n))
+
+
+def test_every_op_computes_in_float64_under_enable_x64():
+  """With x64 enabled (the golden comparisons run in float64), every op returns float64 values that
+  carry float64 precision (a float32 result cast up would hold float32 values), and equal the
+  float32 computation to float32 precision. (supernet_test checks the DARTS and NAS-Bench-201 ops
+  against float64 references to 1e-10.)"""
+  with jax.enable_x64(True):
+    x = jax.random.normal(jax.random.key(1), (2, 6, 6, 4), jnp.float64)
+    for name in ops.names():
+      op = ops.get(name)(4, 2, affine=True, rngs=nnx.Rngs(0))  # stride 2: FactorizedReduce too
+      y = np.asarray(op(x))
+      assert y.dtype == np.float64, name
+      if name != "none":
+        assert np.any(y != y.astype(np.float32)), f"{name} computed in float32"
+      np.testing.assert_allclose(y, op(x.astype(jnp.float32)), atol=1e-4, rtol=1e-4,
+                                 err_msg=name)
 
 
 def test_affine_flag_controls_batch_norm_parameters():
