@@ -1,5 +1,5 @@
-"""What search and retraining runs share: ``metrics.jsonl`` that survives resumption, and the
-non-finite-loss stop that names the checkpoint it keeps."""
+"""What search and retraining runs share: ``metrics.jsonl`` (and its TensorBoard mirror) that
+survives resumption, and the non-finite-loss stop that names the checkpoint it keeps."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ import json
 import math
 import os
 
+from darts_jax import tensorboard as tensorboard_log
+
 
 class MetricsLog:
-  """``<workdir>/metrics.jsonl``, one JSON record per finished epoch.
+  """``<workdir>/metrics.jsonl``, one JSON record per finished epoch, and with ``tensorboard`` (the
+  default) the same records as TensorBoard events in ``<workdir>/tb`` at step = epoch.
 
   Opening it for a run that resumes at ``start_epoch`` keeps the records of earlier epochs and drops
-  later ones (they belong to the epoch that was interrupted)."""
+  later ones (they belong to the epoch that was interrupted); the TensorBoard events are written
+  again from the kept records."""
 
-  def __init__(self, workdir: str, start_epoch: int):
+  def __init__(self, workdir: str, start_epoch: int, *, tensorboard: bool = True):
     self.path = os.path.join(workdir, "metrics.jsonl")
     records = []
     if os.path.exists(self.path):
@@ -23,11 +27,20 @@ class MetricsLog:
     self.history = [r for r in records if r["epoch"] < start_epoch]
     with open(self.path, "w") as f:
       f.writelines(json.dumps(r) + "\n" for r in self.history)
+    self.tensorboard = (tensorboard_log.TensorBoardLog(os.path.join(workdir, "tb"), self.history)
+                        if tensorboard else None)
 
   def append(self, record: dict) -> None:
     self.history.append(record)
     with open(self.path, "a") as f:
       f.write(json.dumps(record) + "\n")
+    if self.tensorboard is not None:
+      self.tensorboard.write(record)
+
+  def close(self) -> None:
+    """Finishes the TensorBoard event file (also done when the log is collected or at exit)."""
+    if self.tensorboard is not None:
+      self.tensorboard.close()
 
 
 def check_finite(record: dict, epoch: int, checkpoint_dir: str, *, what: str, fix: str) -> None:

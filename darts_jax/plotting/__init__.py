@@ -1,0 +1,2 @@
+"""Pictures of a run: its cells, its mixing weights over the epochs, its loss and accuracy
+curves."""
