@@ -65,8 +65,37 @@ def test_drop_path_in_the_network_is_off_at_rate_zero_and_without_a_key(small_ne
   np.testing.assert_allclose(at_zero, reference, rtol=1e-6, atol=1e-6)
   dropped = model(images, drop_path=DropPath(jax.random.PRNGKey(3), jnp.float32(0.5)))
   assert not np.allclose(dropped, reference)
-  evaluation = nnx.view(model, use_running_average=True)
-  np.testing.assert_array_equal(evaluation(images), evaluation(images))  # no randomness at eval
+
+
+def test_evaluation_normalizes_by_the_running_statistics(small_network, monkeypatch):
+  """Retraining's evaluation graph: every BatchNorm uses its running statistics. Set to one batch's
+  own statistics (mean, biased variance, computed here in numpy from each BatchNorm's recorded
+  input), they reproduce that batch's train-mode logits; and an example's logits do not depend on
+  the other examples of its batch, as they do in train mode."""
+  model, images = small_network
+  model = nnx.clone(model)
+  inputs, call = {}, ops.BatchNorm.__call__
+
+  def recording(bn, x):
+    assert id(bn) not in inputs  # each BatchNorm runs once per forward
+    inputs[id(bn)] = bn, np.asarray(x, np.float64)
+    return call(bn, x)
+
+  monkeypatch.setattr(ops.BatchNorm, "__call__", recording)
+  train_logits = model(images)
+  monkeypatch.undo()
+  assert set(inputs) == {id(m) for path, m in nnx.iter_modules(model)
+                         if isinstance(m, ops.BatchNorm) and "auxiliary_head" not in path}
+  for bn, x in inputs.values():
+    bn.mean.set_value(jnp.asarray(x.mean(axis=(0, 1, 2)), jnp.float32))
+    bn.var.set_value(jnp.asarray(x.var(axis=(0, 1, 2)), jnp.float32))
+  _, eval_graphdef, state = retrain.initial_state(model, optax.sgd(0.1), seed=0)
+  evaluate = lambda x: nnx.merge(eval_graphdef, state.weights, state.stats, copy=True)(x)
+  eval_logits = evaluate(images)
+  np.testing.assert_allclose(eval_logits, train_logits, rtol=1e-4, atol=1e-4)
+  other = images.at[1].set(2.0 * jax.random.normal(jax.random.PRNGKey(5), images.shape[1:]))
+  np.testing.assert_allclose(evaluate(other)[0], eval_logits[0], rtol=1e-4, atol=1e-4)
+  assert not np.allclose(model(other)[0], train_logits[0], rtol=1e-2, atol=1e-2)
 
 
 def test_auxiliary_head_feeds_the_training_loss_only_and_the_step_never_retraces(small_network):
