@@ -1,5 +1,5 @@
-"""Mixing weights as pictures: what each alpha row (an edge) and column (an op) is, a heat map of one
-epoch's weights, and every edge's weights over the epochs.
+"""Mixing weights as pictures: what each alpha row (an edge) and column (an op) is, a heat map
+of one epoch's weights, and every edge's weights over the epochs.
 
 A record's ``alphas`` field is ``{label: [edges][ops]}`` without names; the names come from the
 space the label belongs to (``normal``/``reduce``: the DARTS CNN cell, ``cell``: NAS-Bench-201),
@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from darts_jax.plotting import output
+from darts_jax.plotting import output, style
 from darts_jax.spaces import NB201_OPS, PRIMITIVES
 
 DARTS_INPUTS = ("c_{k-2}", "c_{k-1}")
@@ -106,23 +107,6 @@ def heatmap(weights, layout_: Layout, title: str) -> Figure:
   return fig
 
 
-def op_colors(op_names: Sequence[str]) -> dict[str, tuple]:
-  """A fixed colour per op name (the same op keeps its colour across figures)."""
-  known = list(dict.fromkeys([*PRIMITIVES, *NB201_OPS]))
-  palette = [(0.6, 0.6, 0.6), *[tuple(c) for c in _tab20()]]  # grey for "none"
-  colors = {}
-  for k, name in enumerate(op_names):
-    index = known.index(name) if name in known else len(known) + k
-    colors[name] = palette[index % len(palette)]
-  return colors
-
-
-def _tab20():
-  from matplotlib import colormaps
-  tab10 = colormaps["tab10"].colors
-  return [tab10[i] for i in (3, 1, 0, 2, 4, 9, 6, 5, 8)] + list(colormaps["Dark2"].colors)
-
-
 def evolution(history: Sequence[dict], label: str, title: str) -> Figure:
   """Every edge's mixing weights over the epochs: one subplot per edge, one line per op."""
   records = [r for r in history if label in r.get("alphas", {})]
@@ -131,14 +115,20 @@ def evolution(history: Sequence[dict], label: str, title: str) -> Figure:
   layout_ = record_layouts(records[-1])[label]
   rows = 1 + max(r for r, _ in layout_.grid)
   columns = 1 + max(c for _, c in layout_.grid)
-  fig = output.figure(0.6 + 2.1 * columns, 1.0 + 1.75 * rows)
-  axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
   used = set(layout_.grid)
+  corner = (0, columns - 1) not in used  # a triangular grid's empty corner holds the legend
+  legend_width = 0.0 if corner else 1.6
+  # Inches, fixed margins: no layout engine, so that many subplots draw fast.
+  width, height = 0.8 + 2.1 * columns + legend_width, 1.1 + 1.75 * rows
+  fig = output.figure(width, height, layout=None)
+  axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False, gridspec_kw={
+      "left": 0.65 / width, "right": 1 - (0.15 + legend_width) / width,
+      "bottom": 0.55 / height, "top": 1 - 0.55 / height, "wspace": 0.12, "hspace": 0.3})
   for r in range(rows):
     for c in range(columns):
       if (r, c) not in used:
         axes[r, c].set_axis_off()
-  colors = op_colors(layout_.op_names)
+  colors = style.op_colors(layout_.op_names)
   lines = []
   for e, (r, c) in enumerate(layout_.grid):
     ax = axes[r, c]
@@ -148,12 +138,17 @@ def evolution(history: Sequence[dict], label: str, title: str) -> Figure:
                            markersize=3, linewidth=1.2, label=op)[0])
     ax.set_title(layout_.edge_name(e, math_text=True), fontsize=9)
     ax.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
   for ax in axes[-1]:
     ax.set_xlabel("epoch", fontsize=8)
   for ax in axes[:, 0]:
     ax.set_ylabel("weight", fontsize=8)
-  fig.legend(lines[:len(layout_.op_names)], layout_.op_names, loc="outside upper center",
-             ncols=min(len(layout_.op_names), 8), fontsize=8, frameon=False)
+  handles, names = lines[:len(layout_.op_names)], layout_.op_names
+  if corner:
+    axes[0, -1].legend(handles, names, loc="upper right", fontsize=8, title="op",
+                       ncols=2 if len(names) > 6 and columns > 3 else 1)
+  else:
+    fig.legend(handles, names, loc="center right", fontsize=8, title="op")
   fig.suptitle(title, fontsize=11)
   return fig

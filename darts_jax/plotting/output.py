@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 FORMATS = ("png", "svg")
 
 
-def figure(width: float, height: float) -> Figure:
-  fig = Figure(figsize=(width, height), layout="constrained")
+def figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+  fig = Figure(figsize=(width, height), layout=layout)
   FigureCanvasAgg(fig)
   return fig
 
