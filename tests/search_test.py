@@ -1,5 +1,6 @@
 """The search step and loop: variable separation, no retracing, learning, determinism, resume, errors."""
 
+import functools
 import json
 import os
 import subprocess
@@ -11,8 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import Interrupted, interrupt_after_first_epoch
+from flax import nnx
 
-from darts_jax import data, genotypes, optim, search
+from darts_jax import compiling, data, genotypes, ops, optim, search, supernet, variables
 from experiments.configs import nb201_digits
 
 
@@ -58,6 +60,63 @@ def test_search_step_compiles_once(tiny):
     state, metrics = step(state, train, val)
   chex.assert_tree_all_finite(metrics)
   assert int(state.step) == 3
+
+
+class _OneEdgeNet(nnx.Module):
+  """One mixed edge (a conv with BatchNorm, a pool) and a linear classifier: a network the search
+  steps run on that compiles in a second."""
+
+  def __init__(self, image_shape, *, rngs: nnx.Rngs):
+    self.edge = supernet.MixedOp(("nor_conv_1x1", "avg_pool_3x3"), image_shape[-1], 1, 1,
+                                 rngs=rngs)
+    self.classifier = ops.linear(int(np.prod(image_shape)), 10, rngs=rngs)
+    self.alphas = nnx.Dict({"cell": variables.ArchParam(
+        1e-3 * jax.random.normal(rngs.params(), (1, 2)))})
+
+  def __call__(self, x, mixing):
+    return self.classifier(self.edge(x[None], mixing["cell"])[0].reshape(x.shape[0], -1))
+
+
+def test_search_step_composes_the_alpha_and_weight_steps_in_the_configured_order(tiny):
+  """``alphas_first`` (quark0/darts): the alpha step, then the weight step at the new alphas;
+  ``weights_first`` (NAS-Bench-201): the weight step, then the alpha step at the new weights. Each
+  order equals that composition of ``make_steps``' two steps, and not the other one (large learning
+  rates make the orders far apart)."""
+  *_, train, val = tiny
+  config = lambda order: tiny_config(step_order=order, **{"alphas.lr": 0.3})
+  schedule = optim.epoch_cosine(1.0, 0.001, 3, 10)
+  graphdef, arch, weights, stats = variables.split(
+      _OneEdgeNet(train["image"].shape[1:], rngs=nnx.Rngs(0)))
+  alpha_tx, weight_tx = search.optimizers(config(None), schedule)
+  state = search.SearchState(jnp.zeros((), jnp.int32), arch, weights, stats, alpha_tx.init(arch),
+                             weight_tx.init(weights), jax.random.PRNGKey(0))
+  jit = functools.partial(jax.jit, compiler_options=compiling.QUICK_COMPILE)
+  alpha_step, weight_step = (jit(f) for f in search.make_steps(graphdef, config(None), schedule))
+
+  def alphas_first(state):
+    state, val_metrics = alpha_step(state, train, val)
+    state, train_metrics = weight_step(state, train)
+    return state, {**train_metrics, **val_metrics}
+
+  def weights_first(state):
+    state, train_metrics = weight_step(state, train)
+    state, val_metrics = alpha_step(state, train, val)
+    return state, {**train_metrics, **val_metrics}
+
+  state, _ = alphas_first(state)  # Adam's first step is about lr * sign(gradient) in either order
+  composed = {"alphas_first": alphas_first(state), "weights_first": weights_first(state)}
+  for order, other in zip(search.STEP_ORDERS, search.STEP_ORDERS[::-1]):
+    step = jit(search.make_search_step(graphdef, config(order), schedule))
+    result = step(state, train, val)
+    chex.assert_trees_all_close(result, composed[order], rtol=1e-5, atol=1e-6)
+    for part in ("arch", "weights"):
+      difference = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()),
+                                getattr(result[0], part), getattr(composed[other][0], part))
+      assert max(jax.tree.leaves(difference)) > 1e-4, (order, part)  # 10x the tolerance above
+    for metric in ("train_loss", "val_loss"):
+      assert result[1][metric] != pytest.approx(float(composed[other][1][metric]), rel=1e-4)
+  with pytest.raises(ValueError, match="step_order"):
+    search.make_search_step(graphdef, config("both_at_once"), schedule)
 
 
 def test_alpha_descent_finds_the_op_that_produced_the_target():
