@@ -2,10 +2,13 @@
 
 import json
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
-from darts_jax import genotypes, spaces
+from darts_jax import genotypes, ops, spaces, supernet, variables
 from conftest import shared_file
 
 NB201_BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -26,6 +29,7 @@ def test_published_cells_match_the_shared_json(name):
   assert [list(e) for e in g.normal] == published["normal"]
   assert [list(e) for e in g.reduce] == published["reduce"]
   assert list(g.normal_concat) == published["normal_concat"]
+  assert list(g.reduce_concat) == published["reduce_concat"]
 
 
 @pytest.mark.parametrize("g", [genotypes.PUBLISHED["PDARTS"], genotypes.parse_nb201(NB201_BEST)])
@@ -34,6 +38,51 @@ def test_json_and_string_round_trip(g, tmp_path):
   assert genotypes.parse(str(g)) == g
   genotypes.save(g, tmp_path / "genotype.json")
   assert genotypes.resolve(str(tmp_path / "genotype.json")) == g
+
+
+V2 = genotypes.PUBLISHED["DARTS_V2"]
+# A reduction cell that concatenates only nodes 2, 3, 4 (its normal cell keeps all four).
+THREE_NODE_REDUCE = genotypes.DartsGenotype(V2.normal, (2, 3, 4, 5), V2.reduce, (2, 3, 4))
+
+
+def test_reduce_concat_is_kept_apart_from_normal_concat_in_strings_and_json(tmp_path):
+  text = str(THREE_NODE_REDUCE)
+  assert text.endswith("normal_concat=[2, 3, 4, 5], reduce=" + str(list(V2.reduce))
+                       + ", reduce_concat=[2, 3, 4])")
+  written = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)], normal_concat=[2], "
+             "reduce=[('max_pool_3x3', 0), ('skip_connect', 1)], reduce_concat=[3, 2])")
+  parsed = genotypes.parse(written)
+  assert (parsed.normal_concat, parsed.reduce_concat) == ((2,), (3, 2))
+  assert str(parsed) == written
+  for g in (THREE_NODE_REDUCE, parsed):
+    content = json.loads(json.dumps(g.to_json()))
+    assert (content["normal_concat"], content["reduce_concat"]) == (list(g.normal_concat),
+                                                                  list(g.reduce_concat))
+    assert genotypes.from_json(content) == g
+    assert genotypes.parse(str(g)) == g
+  genotypes.save(THREE_NODE_REDUCE, tmp_path / "genotype.json")
+  assert genotypes.load(tmp_path / "genotype.json").reduce_concat == (2, 3, 4)
+
+
+def test_each_cell_outputs_its_own_concat_length_times_c():
+  """quark0/darts ``model.py``: a cell's output has len(concat) * C channels, its own concat's. With
+  C = 4, 5 cells (reductions at 1 and 3) and 3-node reductions, cells output 16, 24, 32, 48, 64
+  channels, so the preprocess convs read (stem 12) these; built abstractly (shapes only)."""
+  model = nnx.eval_shape(lambda: supernet.fixed(THREE_NODE_REDUCE, channels=4, layers=5,
+                                                auxiliary=True, rngs=nnx.Rngs(0)))
+  kernel = lambda m: m.conv_a.kernel.shape if isinstance(m, ops.FactorizedReduce) else (
+      m.conv.kernel.shape)
+  in_out = [(kernel(c.preprocess.input0)[2], kernel(c.preprocess.input1)[2]) for c in model.cells]
+  assert in_out == [(12, 12), (12, 16), (16, 24), (24, 32), (32, 48)]
+  assert model.auxiliary_head.conv1.kernel.shape[2] == 48  # the output of cell 3 (= 2 * 5 // 3)
+  assert model.classifier.kernel.shape == (64, 10)
+  # The reference network with all four nodes (golden README, NetworkCIFAR(4, 10, 5, True,
+  # DARTS_V2)) has 422444 parameters; three-node reductions take 8 x 8 (cell 2 preprocess1),
+  # 8 x 16 (cell 3 preprocess0), 16 x 16 (cell 4 preprocess1) and 16 x 128 (auxiliary conv) off.
+  assert variables.count_weights(model) == 422444 - (64 + 128 + 256 + 2048)
+  logits, auxiliary = nnx.eval_shape(lambda m, x: m(x, with_auxiliary=True), model,
+                                     jax.ShapeDtypeStruct((2, 32, 32, 3), jnp.float32))
+  assert logits.shape == auxiliary.shape == (2, 10)
 
 
 @pytest.mark.parametrize("text,token", [
