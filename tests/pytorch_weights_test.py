@@ -32,8 +32,8 @@ def _random_like(state: dict, seed: int) -> dict:
 
 def _assert_same(actual: dict, expected: dict):
   assert sorted(actual) == sorted(expected)
-  for name in expected:
-    np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
+  for name, value in expected.items():
+    np.testing.assert_array_equal(actual[name], value, err_msg=name)
 
 
 def test_search_net_entries_have_the_reference_names_and_oihw_shapes(search_net):
@@ -110,7 +110,8 @@ def test_imagenet_auxiliary_head_has_no_second_batch_norm():
                                                 auxiliary=True, rngs=nnx.Rngs(0)))
   names = pytorch_weights.named_leaves(model)
   assert {"stem0.0.weight", "stem0.4.running_var", "stem1.1.weight", "stem1.2.bias",
-          "auxiliary_head.features.5.weight", "auxiliary_head.features.3.running_mean"} <= set(names)
+          "auxiliary_head.features.5.weight",
+          "auxiliary_head.features.3.running_mean"} <= set(names)
   assert not [k for k in names if k.startswith("auxiliary_head.features.6")]
 
 
