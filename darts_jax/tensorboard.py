@@ -3,7 +3,8 @@
 One record per epoch, at ``step = record["epoch"]``:
 - every number (nested dicts flatten to ``outer/inner``) as a scalar tagged by its field name, so a
   new float field shows up without code changes;
-- ``alphas`` (``{label: [edges][ops]}``) as a labelled heat map image and a histogram per label;
+- ``alphas`` (``{label: [edges][ops]}``) as a labelled heat map image (``alphas/<label>``) and a
+  histogram (``alphas_histogram/<label>``) per label;
 - every other list of numbers as a histogram, every string (the ``genotype``) as text.
 
 The event files mirror ``metrics.jsonl``: ``TensorBoardLog(logdir, history)`` deletes earlier event
@@ -60,14 +61,15 @@ class TensorBoardLog:
     for label, weights in record.get("alphas", {}).items():
       fig = alpha_plots.heatmap(weights, layouts[label], f"{label} mixing weights, epoch {step}")
       writer.add_image(f"alphas/{label}", output.pixels(fig), step, dataformats="HWC")
-      writer.add_histogram(f"alphas/{label}", np.asarray(weights, dtype=float), step)
+      writer.add_histogram(f"alphas_histogram/{label}", np.asarray(weights, dtype=float), step,
+                           bins="auto")
     for key, value in record.items():
       if key == "alphas":
         continue
       if isinstance(value, str):
         writer.add_text(key, value, step)
       elif isinstance(value, (list, tuple)) and value and _all_numbers(value):
-        writer.add_histogram(key, np.asarray(value, dtype=float), step)
+        writer.add_histogram(key, np.asarray(value, dtype=float), step, bins="auto")
     if flush:
       writer.flush()
 

@@ -2,6 +2,7 @@
 
 import glob
 import io
+import itertools
 import os
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_alphas_as_heat_map_and_histogram_and_genotype_as_text(tmp_path):
   assert [image.step for image in images] == [0, 1]
   picture = Image.open(io.BytesIO(images[-1].encoded_image_string))
   assert picture.format == "PNG" and min(picture.size) > 200
-  histograms = events.Histograms("alphas/cell")
+  histograms = events.Histograms("alphas_histogram/cell")
   assert [h.step for h in histograms] == [0, 1]
   assert histograms[0].histogram_value.num == 30  # 6 edges x 5 ops
   assert histograms[0].histogram_value.sum == pytest.approx(6.0, abs=1e-3)  # rows sum to one
@@ -79,7 +80,10 @@ def test_darts_alphas_and_published_genotype(tmp_path):
   log.close()
   events = read(str(tmp_path))
   assert set(events.Tags()["images"]) == {"alphas/normal", "alphas/reduce"}
-  assert events.Histograms("alphas/reduce")[0].histogram_value.num == 14 * 8
+  kinds = ("scalars", "images", "histograms", "tensors")
+  for a, b in itertools.combinations(kinds, 2):  # TensorBoard shows a tag under one kind only
+    assert not set(events.Tags()[a]) & set(events.Tags()[b]), (a, b)
+  assert events.Histograms("alphas_histogram/reduce")[0].histogram_value.num == 14 * 8
 
 
 def test_resume_writes_each_epoch_once_with_the_new_values(tmp_path):
