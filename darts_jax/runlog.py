@@ -16,7 +16,7 @@ class MetricsLog:
 
   Opening it for a run that resumes at ``start_epoch`` keeps the records of earlier epochs and drops
   later ones (they belong to the epoch that was interrupted); the TensorBoard events are written
-  again from the kept records."""
+  again from the kept records (and left untouched when no record was dropped)."""
 
   def __init__(self, workdir: str, start_epoch: int, *, tensorboard: bool = True):
     self.path = os.path.join(workdir, "metrics.jsonl")
@@ -27,8 +27,10 @@ class MetricsLog:
     self.history = [r for r in records if r["epoch"] < start_epoch]
     with open(self.path, "w") as f:
       f.writelines(json.dumps(r) + "\n" for r in self.history)
-    self.tensorboard = (tensorboard_log.TensorBoardLog(os.path.join(workdir, "tb"), self.history)
-                        if tensorboard else None)
+    self.tensorboard = None
+    if tensorboard:  # rewritten when records were dropped, else kept as they are
+      self.tensorboard = tensorboard_log.TensorBoardLog(
+          os.path.join(workdir, "tb"), self.history, rewrite=len(self.history) != len(records))
 
   def append(self, record: dict) -> None:
     self.history.append(record)

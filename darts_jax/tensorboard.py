@@ -7,9 +7,11 @@ One record per epoch, at ``step = record["epoch"]``:
   histogram (``alphas_histogram/<label>``) per label;
 - every other list of numbers as a histogram, every string (the ``genotype``) as text.
 
-The event files mirror ``metrics.jsonl``: ``TensorBoardLog(logdir, history)`` deletes earlier event
-files of ``logdir`` and writes ``history`` again, so a resumed run shows each epoch once, whatever
-the interrupted run had written after its last checkpoint."""
+The event files mirror ``metrics.jsonl``: ``TensorBoardLog(logdir, history, rewrite=True)`` (a run
+that resumes after dropping the records of an interrupted epoch) deletes the event files of
+``logdir`` and writes ``history`` again, so each epoch shows once. With ``rewrite=False`` (no record
+dropped) existing event files are taken to hold ``history`` and left untouched; new records go to
+a new event file, started at the first of them."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import glob
 import numbers
 import os
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import tensorboardX
@@ -41,20 +43,35 @@ class TensorBoardLog:
   """Writes metric records into ``logdir`` (see the module docstring); ``close()`` finishes the
   event file (it is also closed when the object is collected or the program exits)."""
 
-  def __init__(self, logdir: str, history: Iterable[dict] = ()):
-    os.makedirs(logdir, exist_ok=True)
-    for path in glob.glob(os.path.join(logdir, "events.out.tfevents.*")):
-      os.remove(path)
+  def __init__(self, logdir: str, history: Sequence[dict] = (), *, rewrite: bool = True):
     self.logdir = logdir
-    self._writer = tensorboardX.SummaryWriter(logdir, flush_secs=5)
-    self._finalizer = weakref.finalize(self, self._writer.close)
-    for record in history:
-      self.write(record, flush=False)
-    self._writer.flush()
+    self._writer = None
+    self._finalizer = None
+    existing = self._event_files()
+    if rewrite or not history or not existing:  # else the files already hold ``history``
+      for path in existing:
+        os.remove(path)
+      for record in history:
+        self.write(record, flush=False)
+      if history:
+        self._writer.flush()
+
+  def _event_files(self) -> list[str]:
+    return glob.glob(os.path.join(self.logdir, "events.out.tfevents.*"))
+
+  def _open(self) -> tensorboardX.SummaryWriter:
+    if self._writer is None:
+      os.makedirs(self.logdir, exist_ok=True)
+      # Names are events.out.tfevents.<second>.<host><suffix>; a counted suffix keeps a file
+      # started in the same second as an earlier one from overwriting it, and sorts after it.
+      suffix = f".{len(self._event_files()):03d}"
+      self._writer = tensorboardX.SummaryWriter(self.logdir, flush_secs=5, filename_suffix=suffix)
+      self._finalizer = weakref.finalize(self, self._writer.close)
+    return self._writer
 
   def write(self, record: dict, *, flush: bool = True) -> None:
     step = int(record[STEP_FIELD])
-    writer = self._writer
+    writer = self._open()
     for tag, value in _numbers(record):
       writer.add_scalar(tag, value, step)
     layouts = alpha_plots.record_layouts(record)
@@ -74,7 +91,8 @@ class TensorBoardLog:
       writer.flush()
 
   def close(self) -> None:
-    self._finalizer()
+    if self._finalizer is not None:
+      self._finalizer()
 
 
 def _all_numbers(values) -> bool:

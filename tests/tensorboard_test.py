@@ -103,6 +103,34 @@ def test_resume_writes_each_epoch_once_with_the_new_values(tmp_path):
   assert [t.step for t in events.Tensors("genotype/text_summary")] == list(range(6))
 
 
+def test_resume_after_a_checkpointed_epoch_keeps_the_event_files(tmp_path):
+  log = runlog.MetricsLog(str(tmp_path), 0)
+  for epoch in range(2):
+    log.append(search_record(epoch))
+  log.close()
+  [first] = glob.glob(os.path.join(tmp_path, "tb", "events.out.tfevents.*"))
+  before = (os.path.getsize(first), os.path.getmtime(first))
+  runlog.MetricsLog(str(tmp_path), 2).close()  # a finished run opened again: nothing changes
+  assert glob.glob(os.path.join(tmp_path, "tb", "*")) == [first]
+  log = runlog.MetricsLog(str(tmp_path), 2)
+  log.append(search_record(2))
+  log.close()
+  assert (os.path.getsize(first), os.path.getmtime(first)) == before
+  assert len(glob.glob(os.path.join(tmp_path, "tb", "events.out.tfevents.*"))) == 2
+  assert scalars(read(str(tmp_path)), "train_loss") == [(0, 2.0), (1, 1.0), (2, round(2 / 3, 5))]
+
+
+def test_a_fresh_run_deletes_stale_events(tmp_path):
+  log = runlog.MetricsLog(str(tmp_path), 0)
+  log.append(search_record(0, offset=5.0))
+  log.close()
+  os.remove(tmp_path / "metrics.jsonl")  # the run is started again from scratch
+  log = runlog.MetricsLog(str(tmp_path), 0)
+  log.append(search_record(0))
+  log.close()
+  assert scalars(read(str(tmp_path)), "train_loss") == [(0, 2.0)]
+
+
 def test_retraining_records_and_the_switch(tmp_path):
   on, off = tmp_path / "on", tmp_path / "off"
   record = {"train_loss": 0.7, "train_acc": 0.8, "test_acc": 0.75, "test_loss": 0.9, "epoch": 0,
