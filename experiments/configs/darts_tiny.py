@@ -1,0 +1,24 @@
+"""A DARTS-space search sized for CI (tests/search_darts_test.py): 3 cells (normal, reduce, reduce:
+the fewest with a normal cell) of 2 channels over one op of each kind (zero, pool, identity,
+separable conv), on 32 + 32 digits images (8x8 grey), batch 16: 2 epochs of 2 steps.
+
+Compiling the step is nearly all of its cost, and grows with the op set, not with channels or batch:
+on 2 CPU cores a first-order step compiled in ~9 s with these ops, ~12.5 s with max_pool_3x3 for
+avg_pool_3x3 (its first-wins gradient), and ~4x longer with all 8 DARTS ops."""
+
+import ml_collections
+
+from experiments.configs import default
+
+OPS = ("none", "avg_pool_3x3", "skip_connect", "sep_conv_3x3")
+
+
+def get_config(arg: str = "") -> ml_collections.ConfigDict:
+  """``arg``: the architect (first_order when empty), e.g. ``darts_tiny.py:second_order``."""
+  c = default.get_config()
+  c.architect = arg or "first_order"
+  c.ops = OPS
+  c.network = ml_collections.ConfigDict({"channels": 2, "layers": 3, "pool_batchnorm": True})
+  c.data.subset_size = 32  # of train and of val: 2 batches of 16 per epoch
+  c.batch_size, c.epochs = 16, 2
+  return c
