@@ -139,6 +139,8 @@ def evolution(history: Sequence[dict], label: str, title: str) -> Figure:
     ax.set_title(layout_.edge_name(e, math_text=True), fontsize=9)
     ax.tick_params(labelsize=7)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if epochs[0] == epochs[-1]:  # one epoch: matplotlib's default span around it is +-0.05
+      ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
     ax.grid(alpha=0.3)
   for ax in axes[-1]:
     ax.set_xlabel("epoch", fontsize=8)
