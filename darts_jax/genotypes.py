@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import json
 import os
 import re
@@ -92,6 +93,15 @@ def _error_at(text: str, position: int, message: str) -> GenotypeError:
   return GenotypeError(f"{message}\n  {text}\n  {pointer}")
 
 
+def _literal(node: ast.expr):
+  """A literal, or ``range(a, b)`` with literal bounds: quark0/darts' ``Network.genotype()`` writes
+  ``normal_concat=range(2, 6)``, so genotypes copied from its search logs read as they are."""
+  if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"
+      and not node.keywords and 1 <= len(node.args) <= 3):
+    return list(range(*(int(ast.literal_eval(a)) for a in node.args)))
+  return ast.literal_eval(node)
+
+
 def parse_darts(text: str) -> DartsGenotype:
   """Parses the DARTS ``Genotype(...)`` literal; errors point at the offending token."""
   text = text.strip()
@@ -110,7 +120,7 @@ def parse_darts(text: str) -> DartsGenotype:
       raise _error_at(text, keyword.value.col_offset,
                       f"unexpected field {keyword.arg!r}; expected {', '.join(_DARTS_FIELDS)}")
     try:
-      fields[keyword.arg] = ast.literal_eval(keyword.value)
+      fields[keyword.arg] = _literal(keyword.value)
     except ValueError:
       raise _error_at(text, keyword.value.col_offset,
                       f"field {keyword.arg!r} must be a literal list") from None
@@ -191,19 +201,35 @@ def from_json(data: dict) -> Genotype:
   raise GenotypeError(f"genotype JSON has unknown space {space!r}; expected 'darts_cnn' or 'nb201'")
 
 
-def save(genotype: Genotype, path: str | os.PathLike) -> None:
+def save(genotype: Genotype, path: str | os.PathLike, *, ops_modules: Sequence[str] = ()) -> None:
+  """Writes ``genotype.json``; ``ops_modules`` names the modules that register its custom ops, so
+  that whoever loads it (retraining, cost) imports them first."""
+  content = genotype.to_json()
+  if ops_modules:
+    content["ops_modules"] = list(ops_modules)
   with open(path, "w") as f:
-    json.dump(genotype.to_json(), f, indent=1)
+    json.dump(content, f, indent=1)
 
 
 def load(path: str | os.PathLike) -> Genotype:
-  """Reads a ``genotype.json`` written by ``save`` (or by a search run)."""
+  """Reads a ``genotype.json`` written by ``save`` (or by a search run), importing the modules it
+  names under ``ops_modules`` (they register the custom ops the genotype uses)."""
   try:
     with open(path) as f:
-      return from_json(json.load(f))
-  except (json.JSONDecodeError, KeyError, TypeError) as e:
+      content = json.load(f)
+    genotype = from_json(content)
+  except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
     raise GenotypeError(f"{path} is not a genotype JSON file ({e}); search runs write one as "
                         "<workdir>/genotype.json") from None
+  except OSError as e:
+    raise GenotypeError(f"cannot read genotype file {path} ({e.strerror})") from None
+  for module in content.get("ops_modules", ()):
+    try:
+      importlib.import_module(module)
+    except ImportError as e:
+      raise GenotypeError(f"{path} needs the ops of module {module!r}, which cannot be imported "
+                          f"({e}); run from the folder that holds it or add it to PYTHONPATH") from None
+  return genotype
 
 
 def resolve(spec: str) -> Genotype:

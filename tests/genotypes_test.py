@@ -150,3 +150,10 @@ def test_nb201_rule_takes_argmax_per_edge_including_none():
 def test_discretize_rejects_alphas_of_the_wrong_shape():
   with pytest.raises(ValueError, match="expects"):
     spaces.get("nb201").discretize({"cell": np.zeros((6, 4))})
+
+
+def test_the_reference_search_logs_range_concat_parses():
+  """quark0/darts' Network.genotype() prints ``normal_concat=range(2, 6)``."""
+  text = str(genotypes.PUBLISHED["DARTS_V2"]).replace("[2, 3, 4, 5]", "range(2, 6)")
+  assert "range(2, 6)" in text
+  assert genotypes.parse(text) == genotypes.PUBLISHED["DARTS_V2"]
