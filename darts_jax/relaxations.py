@@ -34,6 +34,10 @@ def get(name: str) -> Relaxation:
     raise ValueError(f"unknown relaxation {name!r}; choose one of {sorted(_RELAXATIONS)}") from None
 
 
+def names() -> list[str]:
+  return sorted(_RELAXATIONS)
+
+
 def apply(relaxation: Relaxation, alphas: dict[str, jax.Array],
           key: jax.Array | None = None) -> dict[str, jax.Array]:
   """Relaxes every alpha group; a key is split so that groups draw independent noise."""

@@ -22,7 +22,11 @@ from flax import nnx
 
 from darts_jax import (checkpoint, compiling, data, genotypes, optim, runlog, spaces, supernet,
                        variables)
+from darts_jax import config_schema as cs
+from darts_jax import progress as progress_lib
+from darts_jax import workdir as workdir_lib
 from darts_jax.cost import params as cost_params
+from darts_jax.supernet import darts_network
 from darts_jax.supernet.darts_network import DropPath
 
 
@@ -45,11 +49,51 @@ class RetrainResult:
   history: list[dict]
 
 
+def space_of(config: ml_collections.ConfigDict, genotype: genotypes.Genotype) -> spaces.SearchSpace:
+  """The genotype's space with ``config.ops`` as its op set, or (when empty) the space's standard
+  ops plus the genotype's own: a cell found with a custom op retrains without naming the op set."""
+  if config.ops:
+    return spaces.get(genotype.space_name, op_names=tuple(config.ops))
+  standard = spaces.get(genotype.space_name).op_names
+  used = genotype.ops() if callable(genotype.ops) else set(genotype.ops)  # NB101 cells: a field
+  extra = tuple(sorted(set(used) - set(standard)))
+  return spaces.get(genotype.space_name, **({"op_names": standard + extra} if extra else {}))
+
+
+def config_schema(space_name: str) -> dict:
+  """The fields of a retraining config for a genotype of ``space_name`` (``config_schema.check``)."""
+  network = cs.keyword_arguments(supernet.FIXED[space_name], exclude=(
+      "genotype", "cell", "space", "rngs", "num_classes", "in_channels", "auxiliary")) if (
+          space_name in supernet.FIXED) else None
+  if network and "setting" in network:
+    network["setting"] = cs.one_of(tuple(darts_network.SETTINGS), "network setting")
+  return {
+      "seed": cs.integer(0), "genotype": cs.text, "ops": cs.sequence_of(cs.registered_op),
+      "ops_module": cs.text, "network": network, "data": data.config_schema(),
+      "select_on_val": cs.boolean, "batch_size": cs.integer(1), "eval_batch_size": cs.integer(1),
+      "epochs": cs.integer(1), "schedule": cs.one_of(("cosine", "exponential"), "schedule"),
+      "lr": cs.POSITIVE, "min_lr": cs.NON_NEGATIVE, "lr_gamma": cs.FRACTION,
+      "momentum": cs.PROBABILITY, "weight_decay": cs.NON_NEGATIVE, "clip_norm": cs.POSITIVE,
+      "label_smoothing": cs.PROBABILITY, "auxiliary_weight": cs.NON_NEGATIVE,
+      "drop_path": cs.PROBABILITY}
+
+
+def check_config(config: ml_collections.ConfigDict, space_name: str | None = None) -> None:
+  """Imports ``config.ops_module``, resolves the genotype (unless ``space_name`` says which space
+  it will be of) and checks the whole config; raises ``ConfigError`` or ``GenotypeError``."""
+  cs.import_ops_modules(config)
+  if space_name is None:
+    genotype = genotypes.resolve(config.genotype)
+    space_of(config, genotype).validate(genotype)  # unknown ops, ops outside the space
+    space_name = genotype.space_name
+  cs.check(config, config_schema(space_name), what="retraining config")
+
+
 def build_network(config: ml_collections.ConfigDict, genotype: genotypes.Genotype,
                   dataset: data.Dataset | data.StreamedDataset) -> nnx.Module:
   """The evaluation network of ``genotype``: ``config.network`` sizes it; an auxiliary head is
   added when ``config.auxiliary_weight`` > 0 (DARTS space only, as drop-path)."""
-  space = spaces.get(genotype.space_name, **({"op_names": tuple(config.ops)} if config.ops else {}))
+  space = space_of(config, genotype)
   space.validate(genotype)
   regularized = config.auxiliary_weight > 0 or config.drop_path > 0
   if regularized and not isinstance(space, spaces.DartsCNN):
@@ -156,9 +200,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                        report=print) -> RetrainResult:
   """Trains ``config.genotype`` (a published name, a ``genotype.json`` path or a literal) from
   scratch, checkpointing every epoch into ``workdir`` and resuming from it; writes ``metrics.jsonl``."""
-  os.makedirs(workdir, exist_ok=True)
+  check_config(config)
+  workdir_lib.check(workdir, config, what="retraining run")
   genotype = genotypes.resolve(config.genotype)
   dataset = data.open_from_config(config.data, seed=config.seed)
+  workdir_lib.record(workdir, config)
   data.record(dataset, workdir)
   train_split, held_out = training_splits(config, dataset)
   train = data.batches_from_config(train_split, config.data, config.batch_size, seed=config.seed)
@@ -168,24 +214,43 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   model = build_network(config, genotype, dataset)
   params = cost_params.count(model)
   graphdef, eval_graphdef, state = initial_state(model, tx, config.seed)
+  checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train})
+  state, start_epoch = checkpoints.resume(state, report=report)
+  log = runlog.MetricsLog(workdir, start_epoch)
+  if start_epoch >= config.epochs:
+    train.close()
+    result = _result(genotype, params, log.history, held_out is not None)
+    report(f"retraining in {workdir} already finished ({config.epochs} epochs): final test "
+           f"accuracy {result.final_test_acc:.4f}")
+    return result
   report(f"retrain: {genotype} ({params:,} weights) on {dataset.name} from {dataset.source}; "
          f"{len(train_split)} training images of {dataset.image_shape}"
          f"{f', {len(held_out)} held out' if held_out is not None else ''}, "
          f"{steps_per_epoch} steps per epoch, {config.epochs} epochs")
 
-  checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train})
-  state, start_epoch = checkpoints.resume(state, report=report)
-  log = runlog.MetricsLog(workdir, start_epoch)
-
   train_step = compiling.jit(make_train_step(graphdef, config, tx), donate_argnums=0)
   eval_step = jax.jit(make_eval_step(eval_graphdef))
+  progress = progress_lib.Progress(config.epochs * steps_per_epoch, start_epoch * steps_per_epoch,
+                                   report=report)
+  compiled = None
   for epoch in range(start_epoch, config.epochs):
     epoch_start = time.time()
     drop_rate = jnp.float32(config.drop_path * epoch / config.epochs)  # the reference's linear ramp
     totals = None
     for _ in range(steps_per_epoch):
-      state, metrics = train_step(state, next(train), drop_rate)
+      batch = next(train)
+      if compiled is None:
+        started = time.time()
+        compiled = train_step.lower(state, batch, drop_rate).compile()
+        progress.compiled(time.time() - started)
+        report(f"compiled the training step in {progress.compile_seconds:.1f}s (not counted in "
+               "ETAs)")
+        epoch_start = time.time()
+      state, metrics = compiled(state, batch, drop_rate)
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
+      if progress.done == start_epoch * steps_per_epoch:
+        jax.block_until_ready(totals)
+      progress.step(f"epoch {epoch + 1}/{config.epochs}  ")
     record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
     runlog.check_finite(record, epoch, checkpoints.directory, what="retraining",
                         fix="Lower --config.lr")
@@ -196,17 +261,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       record.update(val_acc=val["acc"], val_loss=val["loss"])
     record.update(epoch=epoch, seconds=round(time.time() - epoch_start, 3),
                   lr=float(optim.current_lr(schedule, state.opt)))
+    if epoch == start_epoch:
+      record["compile_seconds"] = round(progress.compile_seconds, 3)
     log.append(record)
     checkpoints.save(epoch, state)
     held = f"  val acc {record['val_acc']:.3f}" if held_out is not None else ""
     report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
            f"acc {record['train_acc']:.3f}{held}  test acc {record['test_acc']:.3f}  "
-           f"{record['seconds']:.1f}s")
+           f"{record['seconds']:.1f}s  {progress.eta_text()}")
 
   train.close()  # stops the reading threads and processes of a streamed dataset
-  history = log.history
+  return _result(genotype, params, log.history, held_out is not None)
+
+
+def _result(genotype, params: int, history: list[dict], selects: bool) -> RetrainResult:
   selected = None
-  if held_out is not None:
+  if selects:
     best = max(history, key=lambda r: r["val_acc"])
     selected = {"epoch": best["epoch"], "val_acc": best["val_acc"], "test_acc": best["test_acc"]}
   return RetrainResult(genotype, params, history[-1]["test_acc"], selected, history)

@@ -25,8 +25,9 @@ class MetricsLog:
       with open(self.path) as f:
         records = [json.loads(line) for line in f if line.strip()]
     self.history = [r for r in records if r["epoch"] < start_epoch]
-    with open(self.path, "w") as f:
-      f.writelines(json.dumps(r) + "\n" for r in self.history)
+    if len(self.history) != len(records) or not os.path.exists(self.path):
+      with open(self.path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in self.history)
     self.tensorboard = None
     if tensorboard:  # rewritten when records were dropped, else kept as they are
       self.tensorboard = tensorboard_log.TensorBoardLog(
@@ -51,5 +52,6 @@ def check_finite(record: dict, epoch: int, checkpoint_dir: str, *, what: str, fi
     return
   kept = (f"the last good checkpoint (after epoch {epoch - 1}) is kept in {checkpoint_dir}"
           if epoch else "no checkpoint was written")
-  raise FloatingPointError(f"{what} diverged (non-finite loss) in epoch {epoch}: {record}; {kept}. "
+  numbers = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, float))
+  raise FloatingPointError(f"{what} diverged (non-finite loss) in epoch {epoch}: {numbers}; {kept}. "
                            f"{fix} and run again (it resumes from the checkpoint).")

@@ -16,6 +16,9 @@ from flax import nnx
 
 from darts_jax import (architects, checkpoint, compiling, data, genotypes, optim, relaxations,
                        runlog, spaces, supernet, variables)
+from darts_jax import config_schema as cs
+from darts_jax import progress as progress_lib
+from darts_jax import workdir as workdir_lib
 from darts_jax.cost import objective
 
 
@@ -152,11 +155,50 @@ def discretize(space, alphas: dict[str, np.ndarray], relaxation: relaxations.Rel
   return space.discretize(weights), weights
 
 
+def config_schema() -> dict:
+  """The fields of a search config (``config_schema.check``)."""
+  return {
+      "seed": cs.integer(0), "space": cs.one_of(spaces.names, "search space"),
+      "ops": cs.sequence_of(cs.registered_op), "ops_module": cs.text,
+      "network": cs.section(lambda c: cs.keyword_arguments(
+          supernet.SUPERNETS[c.space], exclude=("self", "space", "rngs", "num_classes",
+                                                "in_channels")) if c.space in supernet.SUPERNETS
+          else None),
+      "data": data.config_schema(), "batch_size": cs.integer(1), "epochs": cs.integer(1),
+      "architect": cs.one_of(architects.names, "architect"),
+      "relaxation": cs.one_of(relaxations.names, "relaxation"),
+      "step_order": cs.one_of(STEP_ORDERS, "step order"),
+      "weights": {"lr": cs.POSITIVE, "min_lr": cs.NON_NEGATIVE, "momentum": cs.PROBABILITY,
+                  "nesterov": cs.boolean, "weight_decay": cs.NON_NEGATIVE,
+                  "clip_norm": cs.POSITIVE},
+      "alphas": {"lr": cs.POSITIVE, "b1": cs.PROBABILITY, "b2": cs.PROBABILITY,
+                 "weight_decay": cs.NON_NEGATIVE},
+      "cost": objective.config_schema()}
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Imports ``config.ops_module`` and checks the whole config; raises ``ConfigError``."""
+  cs.import_ops_modules(config)
+  cs.check(config, config_schema(), what="search config")
+
+
+def _compile(step, state, train_batch, val_batch, progress: progress_lib.Progress, report):
+  """The step compiled ahead of its first call, its compile time reported on its own."""
+  started = time.time()
+  compiled = step.lower(state, train_batch, val_batch).compile()
+  progress.compiled(time.time() - started)
+  report(f"compiled the search step in {progress.compile_seconds:.1f}s (not counted in ETAs)")
+  return compiled
+
+
 def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> SearchResult:
   """Searches, checkpointing every epoch into ``workdir`` (resuming from it when a checkpoint exists),
-  and writes ``data.json``, ``metrics.jsonl`` and ``genotype.json``."""
-  os.makedirs(workdir, exist_ok=True)
+  and writes ``data.json``, ``metrics.jsonl`` and ``genotype.json``. The config is checked and the
+  workdir checked (``workdir.check``) before anything is read or written."""
+  check_config(config)
+  workdir_lib.check(workdir, config, what="search")
   dataset = data.load_from_config(config.data, seed=config.seed)
+  workdir_lib.record(workdir, config)
   data.record(dataset, workdir)
   augment, prefetch = data.augmentation(config.data), config.data.get("prefetch", 0)
   train = data.Batches(dataset.train, config.batch_size, seed=config.seed, augment=augment,
@@ -167,39 +209,55 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
   schedule = optim.epoch_cosine(config.weights.lr, config.weights.min_lr, config.epochs,
                                 steps_per_epoch)
   graphdef, space, state = init_state(config, dataset, schedule)
+  checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train, "val": val})
+  state, start_epoch = checkpoints.resume(state, report=report)
+  log = runlog.MetricsLog(workdir, start_epoch)
+  relaxation = relaxations.get(config.relaxation)
+  genotype_path = os.path.join(workdir, "genotype.json")
+  if start_epoch >= config.epochs and os.path.exists(genotype_path):
+    genotype = genotypes.load(genotype_path)
+    report(f"search in {workdir} already finished ({config.epochs} epochs): {genotype}")
+    return SearchResult(genotype, alphas_of(state), log.history)
   report(f"search: {config.architect} on {space.name}, data {dataset.name} from {dataset.source}; "
          f"{len(dataset.train)}/{len(dataset.val)} train/val images of {dataset.image_shape}, "
          f"{steps_per_epoch} steps per epoch, {config.epochs} epochs")
 
-  checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train, "val": val})
-  state, start_epoch = checkpoints.resume(state, report=report)
-  log = runlog.MetricsLog(workdir, start_epoch)
-
-  step = compiling.jit(make_search_step(graphdef, config, schedule), donate_argnums=0)
-  started = time.time()
-  relaxation = relaxations.get(config.relaxation)
+  progress = progress_lib.Progress(config.epochs * steps_per_epoch, start_epoch * steps_per_epoch,
+                                   report=report)
+  step = None
   for epoch in range(start_epoch, config.epochs):
     epoch_start = time.time()
     totals = None
     for _ in range(steps_per_epoch):
-      state, metrics = step(state, next(train), next(val))
+      train_batch, val_batch = next(train), next(val)
+      if step is None:
+        step = _compile(compiling.jit(make_search_step(graphdef, config, schedule),
+                                      donate_argnums=0), state, train_batch, val_batch, progress,
+                        report)
+        epoch_start = time.time()
+      state, metrics = step(state, train_batch, val_batch)
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
+      if progress.done == start_epoch * steps_per_epoch:
+        jax.block_until_ready(totals)  # the first step's time is not a steady step's
+      progress.step(f"epoch {epoch + 1}/{config.epochs}  ")
     record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
     runlog.check_finite(record, epoch, checkpoints.directory, what="search",
                         fix="Lower --config.weights.lr or --config.alphas.lr")
     genotype, weights = discretize(space, alphas_of(state), relaxation)
     seconds = time.time() - epoch_start
-    eta = (time.time() - started) / (epoch + 1 - start_epoch) * (config.epochs - epoch - 1)
     record.update(epoch=epoch, seconds=round(seconds, 3), genotype=str(genotype),
                   lr=float(optim.current_lr(schedule, state.weight_opt)),
-                  alphas={k: np.round(w, 4).tolist() for k, w in weights.items()})
+                  alphas={k: np.round(w, 4).tolist() for k, w in weights.items()},
+                  op_names=list(space.op_names))
+    if epoch == start_epoch:
+      record["compile_seconds"] = round(progress.compile_seconds, 3)
     log.append(record)
     checkpoints.save(epoch, state)
     report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
            f"acc {record['train_acc']:.3f}  val loss {record['val_loss']:.4f} "
-           f"acc {record['val_acc']:.3f}  {seconds:.1f}s  eta {eta:.0f}s  {genotype}")
+           f"acc {record['val_acc']:.3f}  {seconds:.1f}s  {progress.eta_text()}  {genotype}")
 
   alphas = alphas_of(state)
   genotype, _ = discretize(space, alphas, relaxation)
-  genotypes.save(genotype, os.path.join(workdir, "genotype.json"))
+  genotypes.save(genotype, genotype_path, ops_modules=cs.import_ops_modules(config))
   return SearchResult(genotype, alphas, log.history)

@@ -13,11 +13,11 @@ import json
 import os
 
 from absl import app
-from ml_collections import config_flags
 
 from darts_jax.cost import report
+from experiments import cli
 
-_CONFIG = config_flags.DEFINE_config_file(
+_CONFIG = cli.define_config(
     "config", os.path.join(os.path.dirname(__file__), "configs", "cost.py"), "Cost configuration.",
     lock_config=True)
 
@@ -37,4 +37,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -12,17 +12,18 @@ import json
 import os
 
 from absl import app
-from ml_collections import config_flags
 
-from darts_jax import data
+from darts_jax import config_schema, data
+from experiments import cli
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "darts_cifar10.py")
-_CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG,
-                                          "Experiment configuration file.")
+_CONFIG = cli.define_config("config", _DEFAULT_CONFIG,
+                            "Experiment configuration file.")
 
 
 def inspect(config) -> dict:
   """Loads ``config.data`` as a search or retraining run would and prints its description."""
+  config_schema.check(config.data, data.config_schema(), what="data config")
   description = data.describe(data.load_from_config(config.data, seed=config.seed))
   print(f"{description['name']} from {description['source']} "
         f"({description['num_classes']} classes)")
@@ -41,4 +42,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -6,20 +6,20 @@
 
 import os
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import flags, logging
 
 from darts_jax import tabular
 from darts_jax.strategies import ProxyEvaluator, benchmark
 from darts_jax.tabular import correlation
+from experiments import cli
 
 _CONFIG = os.path.join(os.path.dirname(__file__), "configs", "proxy_nb201.py")
 _MODE = flags.DEFINE_enum("mode", "tables", ["tables", "training"],
                           "tables: the NB201 12-epoch vs 200-epoch columns; training: the proxy "
                           "evaluator vs longer training on a local dataset, for sampled cells.")
-_PROXY = config_flags.DEFINE_config_file("proxy_config", _CONFIG, "Proxy training (mode=training).")
-_REFERENCE = config_flags.DEFINE_config_file("reference_config", _CONFIG + ":long",
-                                             "Longer training it is checked against.")
+_PROXY = cli.define_config("proxy_config", _CONFIG, "Proxy training (mode=training).")
+_REFERENCE = cli.define_config("reference_config", _CONFIG + ":long",
+                               "Longer training it is checked against.")
 _CELLS = flags.DEFINE_integer("cells", 10, "NB201 cells sampled uniformly (mode=training).")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the cell sample.")
 # allow_override: the NB201 scripts share this flag and may be imported into one process (tests).
@@ -43,4 +43,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

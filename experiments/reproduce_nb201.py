@@ -6,17 +6,17 @@
 import os
 
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from darts_jax import tabular
 from darts_jax.strategies import benchmark
+from experiments import cli
 
 _METHODS = flags.DEFINE_list("methods", ["random", "rea", "reinforce", "bo"],
                              "Table methods random, rea, reinforce, bo; supernet methods darts_v1, "
                              "darts_v2 (first/second-order DARTS on --search_config's data).")
 _SEEDS = flags.DEFINE_integer("seeds", 100, "Independent runs per method (seeds 0..N-1).")
 _BUDGET = flags.DEFINE_integer("budget", benchmark.DEFAULT_BUDGET, "Table queries per run.")
-_SEARCH_CONFIG = config_flags.DEFINE_config_file(
+_SEARCH_CONFIG = cli.define_config(
     "search_config", os.path.join(os.path.dirname(__file__), "configs", "nb201_digits.py"),
     "NB201-space search config of the supernet methods (its architect and seed are set per run).")
 _WORKDIR = flags.DEFINE_string("search_workdir", None,
@@ -41,4 +41,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -8,13 +8,13 @@
 import os
 
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from darts_jax import retrain
+from experiments import cli
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "retrain.py")
-_CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG, "Retraining configuration.",
-                                          lock_config=True)
+_CONFIG = cli.define_config("config", _DEFAULT_CONFIG, "Retraining configuration.",
+                            lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", "runs/retrain",
                                "Output folder: checkpoints, metrics.jsonl. An existing checkpoint "
                                "there is resumed.")
@@ -32,4 +32,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -9,13 +9,13 @@ import json
 import os
 
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from darts_jax import pipeline
+from experiments import cli
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "pipeline.py")
-_CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG, "Pipeline configuration file.",
-                                          lock_config=True)
+_CONFIG = cli.define_config("config", _DEFAULT_CONFIG, "Pipeline configuration file.",
+                            lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", "runs/main",
                                "Output folder: search/ and retrain/ runs, summary.json. Existing "
                                "checkpoints there are resumed.")
@@ -33,4 +33,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

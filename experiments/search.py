@@ -8,13 +8,13 @@
 import os
 
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from darts_jax import search
+from experiments import cli
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "default.py")
-_CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG, "Search configuration file.",
-                                          lock_config=True)
+_CONFIG = cli.define_config("config", _DEFAULT_CONFIG, "Search configuration file.",
+                            lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", "runs/search",
                                "Output folder: checkpoints, metrics.jsonl, genotype.json. "
                                "An existing checkpoint there is resumed.")
@@ -30,4 +30,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

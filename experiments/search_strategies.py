@@ -7,15 +7,15 @@
 import os
 
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from darts_jax import strategies, tabular
 from darts_jax.strategies import benchmark
+from experiments import cli
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), "configs", "proxy_nb201.py")
-_CONFIG = config_flags.DEFINE_config_file("config", _DEFAULT_CONFIG,
-                                          "Retraining config with the proxy knobs (epochs, data).",
-                                          lock_config=True)
+_CONFIG = cli.define_config("config", _DEFAULT_CONFIG,
+                            "Retraining config with the proxy knobs (epochs, data).",
+                            lock_config=True)
 _STRATEGY = flags.DEFINE_enum("strategy", "rea", sorted(strategies.STRATEGIES), "Search strategy.")
 _BUDGET = flags.DEFINE_integer("budget", 10, "Proxy trainings (queries), repeats included.")
 _SEED = flags.DEFINE_integer("seed", 0, "Strategy seed (training uses config.seed).")
@@ -47,4 +47,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -352,8 +352,8 @@ def test_retrain_resumes_a_streamed_run_bit_exactly(tree, tmp_path):
     retrain.train_and_evaluate(c, str(tmp_path / "cut"), report=interrupt_after_first_epoch)
   resumed = retrain.train_and_evaluate(c, str(tmp_path / "cut"), report=lambda _: None)
   for a, b in zip(full.history, resumed.history, strict=True):
-    assert {k: v for k, v in a.items() if k != "seconds"} == {
-        k: v for k, v in b.items() if k != "seconds"}
+    assert {k: v for k, v in a.items() if not k.endswith("seconds")} == {
+        k: v for k, v in b.items() if not k.endswith("seconds")}
 
 
 def _retrain_script(*flags, timeout=300):
@@ -379,4 +379,4 @@ def test_retrain_script_without_data_fails_naming_the_folder(tmp_path):
   run = _retrain_script(f"--config.data.data_dir={missing}", f"--workdir={tmp_path / 'run'}",
                         timeout=120)
   assert run.returncode != 0
-  assert "DatasetUnavailableError" in run.stderr and str(missing / "train") in run.stderr
+  assert "ImageNet is not available" in run.stderr and "Traceback" not in run.stderr and str(missing / "train") in run.stderr

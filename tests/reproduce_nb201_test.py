@@ -17,7 +17,7 @@ ALL_SKIP = ("|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|sk
 
 def test_harness_runs_end_to_end_with_two_seeds(tables_dir, capsys):
   with pytest.raises(SystemExit) as exit_info:
-    reproduce_nb201.app.run(reproduce_nb201.main, argv=[
+    reproduce_nb201.cli.run(reproduce_nb201.main, argv=[
         "reproduce_nb201", "--methods=random,rea,reinforce,bo", "--seeds=2", "--budget=30",
         f"--tables_dir={tables_dir}"])
   assert exit_info.value.code in (None, 0)
@@ -44,7 +44,7 @@ def test_harness_rejects_unknown_methods(capsys):
   with pytest.raises(ValueError, match="unknown method 'gdas'.*darts_v1"):
     benchmark.reproduce(["gdas"], seeds=2)
   with pytest.raises(SystemExit) as exit_info:
-    reproduce_nb201.app.run(reproduce_nb201.main, argv=["reproduce_nb201", "--methods=gdas"])
+    reproduce_nb201.cli.run(reproduce_nb201.main, argv=["reproduce_nb201", "--methods=gdas"])
   assert exit_info.value.code == 1
   assert "unknown method" in capsys.readouterr().err
   with pytest.raises(ValueError, match="nb201 space"):
@@ -80,7 +80,7 @@ def test_supernet_method_searches_on_the_given_data_and_looks_its_cell_up(method
                                                                          tmp_path, capsys):
   config = os.path.join(os.path.dirname(reproduce_nb201.__file__), "configs", "nb201_digits.py")
   with pytest.raises(SystemExit) as exit_info:
-    reproduce_nb201.app.run(reproduce_nb201.main, argv=[
+    reproduce_nb201.cli.run(reproduce_nb201.main, argv=[
         "reproduce_nb201", f"--methods={method}", "--seeds=1", f"--tables_dir={tables_dir}",
         f"--search_config={config}:quick", f"--search_workdir={tmp_path}"])
   assert exit_info.value.code in (None, 0)

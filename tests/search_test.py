@@ -172,8 +172,17 @@ def test_interrupted_search_resumes_bit_exactly(tmp_path):
   assert [r["epoch"] for r in resumed.history] == [0, 1, 2]
 
 
-def test_checkpoint_of_another_configuration_is_a_clear_error(tmp_path):
+def test_a_workdir_of_another_configuration_is_a_clear_error(tmp_path):
   search.run(tiny_config(epochs=1), str(tmp_path), report=lambda _: None)
+  with pytest.raises(Exception, match=r"another config(.|\n)*network.channels: 4 -> 8"):
+    search.run(tiny_config(epochs=1, network={"channels": 8, "cells_per_stage": 1}),
+               str(tmp_path), report=lambda _: None)
+
+
+def test_checkpoint_of_another_configuration_is_a_clear_error(tmp_path):
+  """Without the workdir's config record (a run from before it existed), the restore says so."""
+  search.run(tiny_config(epochs=1), str(tmp_path), report=lambda _: None)
+  (tmp_path / "config.json").unlink()
   with pytest.raises(Exception, match="different configuration"):
     search.run(tiny_config(epochs=2, network={"channels": 8, "cells_per_stage": 1}),
                str(tmp_path), report=lambda _: None)
@@ -185,7 +194,7 @@ def test_corrupt_checkpoint_is_a_clear_error_naming_the_file(tmp_path):
     if path.is_file() and "state" in str(path):
       path.write_bytes(b"garbage")
   with pytest.raises(Exception, match=r"cannot restore checkpoint .*checkpoints"):
-    search.run(tiny_config(epochs=2), str(tmp_path), report=lambda _: None)
+    search.run(tiny_config(epochs=1), str(tmp_path), report=lambda _: None)
 
 
 def test_diverging_search_stops_with_a_clear_report(tmp_path):
@@ -197,7 +206,7 @@ def test_diverging_search_stops_with_a_clear_report(tmp_path):
 
 
 def test_unknown_op_in_the_config_is_a_clear_error(tmp_path):
-  with pytest.raises(KeyError, match="nor_conv_9x9.*Known ops"):
+  with pytest.raises(ValueError, match="nor_conv_9x9.*Known ops.*ops_module"):
     search.run(tiny_config(ops=("none", "nor_conv_9x9")), str(tmp_path), report=lambda _: None)
 
 

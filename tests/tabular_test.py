@@ -124,7 +124,7 @@ def test_rank_correlations_match_definitions(n):
 
 def test_proxy_correlation_script(tables_dir, capsys):
   with pytest.raises(SystemExit):
-    proxy_correlation.app.run(proxy_correlation.main,
+    proxy_correlation.cli.run(proxy_correlation.main,
                               argv=["proxy_correlation", f"--tables_dir={tables_dir}"])
   out = capsys.readouterr().out
   assert out.count("| 12-epoch") == 6

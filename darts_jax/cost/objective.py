@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from darts_jax import config_schema as cs
 from darts_jax import ops, relaxations, spaces, tabular
 from darts_jax.cost import flops, lut, nb201_latency, networks, params, sites
 from darts_jax.supernet import macro_network
@@ -92,6 +93,14 @@ def penalty(cost: jnp.ndarray, *, form: str, weight: float, target: float = 0.0)
   if form == "absolute":
     return weight * jnp.abs(cost / target - 1.0)
   return weight * jnp.maximum(cost / target - 1.0, 0.0)
+
+
+def config_schema() -> dict:
+  """The fields of a search config's ``cost`` block (``config_schema.check``)."""
+  return {"weight": cs.NON_NEGATIVE, "source": cs.one_of(SOURCES, "cost source"),
+          "form": cs.one_of(FORMS, "cost form"), "target": cs.NON_NEGATIVE,
+          "image_size": cs.integer(1), "lut": cs.text, "device": cs.text, "tables_dir": cs.text,
+          "relaxation": cs.one_of(relaxations.names, "relaxation")}
 
 
 def search_costs(config) -> dict[str, np.ndarray]:

@@ -10,8 +10,27 @@ import jax.numpy as jnp
 import ml_collections
 from flax import nnx
 
+from darts_jax import config_schema as cs
 from darts_jax import genotypes, spaces
 from darts_jax.cost import energy, flops, latency, lut, networks, trace
+
+
+def config_schema() -> dict:
+  """The fields of a cost config (``config_schema.check``)."""
+  return {"genotype": cs.text, "space": cs.one_of(("",) + tuple(spaces.names()), "space"),
+          "ops_module": cs.text, "channels": cs.integer(0), "layers": cs.integer(0),
+          "setting": cs.one_of(("", "cifar", "imagenet"), "network setting"),
+          "num_classes": cs.integer(1), "image_size": cs.integer(1),
+          "batch_sizes": cs.sequence_of(cs.integer(1)), "warmup": cs.integer(0),
+          "repeats": cs.integer(1), "build_lut": cs.boolean, "lut": cs.text}
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Imports ``config.ops_module`` and checks the whole config; raises ``ConfigError``."""
+  cs.import_ops_modules(config)
+  cs.check(config, config_schema(), what="cost config")
+  if not config.batch_sizes:
+    raise cs.ConfigError("batch_sizes is empty; name at least one, e.g. --config.batch_sizes=1,32")
 
 
 def resolve(config: ml_collections.ConfigDict) -> tuple[genotypes.Genotype, spaces.SearchSpace]:
@@ -30,6 +49,7 @@ def network_size(config: ml_collections.ConfigDict) -> networks.NetworkSize:
 def evaluate(config: ml_collections.ConfigDict) -> dict:
   """Parameters, analytic MACs/FLOPs, XLA's FLOPs and bytes (at batch 1), and per batch size the
   measured latency and the energy per inference (or why it is unavailable)."""
+  check_config(config)
   genotype, space = resolve(config)
   size = network_size(config)
   model = networks.build(genotype, space, size, rngs=nnx.Rngs(0))
@@ -78,6 +98,7 @@ def table(result: dict) -> list[str]:
 def build_table(config: ml_collections.ConfigDict, *, report=print) -> lut.LookupTable:
   """Measures the lookup table of ``config.space`` at the configured size and batch size (the first
   of ``batch_sizes``) and adds it to ``config.lut`` under this device kind."""
+  check_config(config)
   space = spaces.get(config.space or resolve(config)[1].name)
   table = lut.build(space, network_size(config), batch_size=config.batch_sizes[0],
                     warmup=config.warmup, repeats=config.repeats, report=report)

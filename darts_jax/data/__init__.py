@@ -8,13 +8,13 @@ ImageNet (a folder tree or TFDS ``imagenet2012``) is streamed from disk with gra
 
 from darts_jax.data.augment import Augment
 from darts_jax.data.dataset import CorruptDataError, Dataset, DatasetUnavailableError, Split
-from darts_jax.data.loading import (augmentation, batches_from_config, describe, load,
-                                    load_from_config, open_from_config, record)
+from darts_jax.data.loading import (augmentation, batches_from_config, config_schema, describe,
+                                    load, load_from_config, open_from_config, record)
 from darts_jax.data.pipeline import Batches
 from darts_jax.data.streaming import (StreamedBatches, StreamedDataset, StreamedSplit, in_order,
                                       join)
 
 __all__ = ["Augment", "Batches", "CorruptDataError", "Dataset", "DatasetUnavailableError", "Split",
            "StreamedBatches", "StreamedDataset", "StreamedSplit", "augmentation",
-           "batches_from_config", "describe", "in_order", "join", "load", "load_from_config",
+           "batches_from_config", "config_schema", "describe", "in_order", "join", "load", "load_from_config",
            "open_from_config", "record"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from darts_jax import config_schema as cs
 from darts_jax.data import augment, imagenet, pipeline, sources, splits, streaming
 from darts_jax.data.dataset import Dataset, Split
 
@@ -21,6 +22,20 @@ STATS = {
     "fashion_mnist": ((0.2860,), (0.3530,)),
 }
 SEARCH_SPLITS = {"train": "train[:50%]", "val": "train[50%:]", "test": "test"}  # DARTS' 25k/25k
+
+
+def config_schema() -> dict:
+  """The fields a data section may hold (``config_schema.check``)."""
+  return {
+      "name": cs.one_of(sources.NAMES + imagenet.NAMES, "dataset"), "data_dir": cs.text,
+      "download": cs.boolean,
+      "splits": {"train": cs.text, "val": cs.text, "test": cs.text},
+      "test_fraction": cs.number(0, 1, above=True, below=True),
+      "subset_fraction": cs.FRACTION, "subset_size": cs.integer(0), "resolution": cs.integer(0),
+      "augment": {"crop_padding": cs.integer(0), "flip": cs.boolean, "cutout": cs.integer(0),
+                  "scale_min": cs.FRACTION, "jitter": cs.NON_NEGATIVE, "hue": cs.number(0, 0.5)},
+      "prefetch": cs.integer(0), "image_size": cs.integer(1), "threads": cs.integer(1),
+      "workers": cs.integer(0)}
 
 
 def load(name: str = "digits", *, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
@@ -104,9 +119,16 @@ def describe(dataset: Dataset | streaming.StreamedDataset) -> dict:
 
 
 def record(dataset: Dataset | streaming.StreamedDataset, workdir: str) -> None:
-  """Writes ``describe(dataset)`` to ``<workdir>/data.json`` so a run says what data it saw."""
-  with open(os.path.join(workdir, "data.json"), "w") as f:
-    json.dump(describe(dataset), f, indent=1)
+  """Writes ``describe(dataset)`` to ``<workdir>/data.json`` so a run says what data it saw (a
+  resumed or rerun run that saw the same leaves the file as it is)."""
+  path = os.path.join(workdir, "data.json")
+  content = json.dumps(describe(dataset), indent=1)
+  if os.path.exists(path):
+    with open(path) as f:
+      if f.read() == content:
+        return
+  with open(path, "w") as f:
+    f.write(content)
 
 
 def resize(images: np.ndarray, side: int) -> np.ndarray:

@@ -11,15 +11,19 @@ from darts_jax.supernet import darts_network, macro_network, nb101_network, nb20
 from darts_jax.supernet.mixed import MixedOp
 
 
+# The search network of each space that has one, by space name.
+SUPERNETS = {DartsCNN.name: darts_network.DartsSupernet, NB201.name: nb201_network.NB201Supernet,
+             Macro.name: macro_network.MacroSupernet}
+# The discrete network of each genotype type's space, by space name.
+FIXED = {DartsCNN.name: darts_network.fixed_network, NB201.name: nb201_network.fixed_network,
+         Macro.name: macro_network.fixed_network, "nb101": nb101_network.fixed_network}
+
+
 def build(space: SearchSpace, *, rngs: nnx.Rngs, **network_kwargs) -> nnx.Module:
   """The search network of ``space``; keyword arguments size it (channels, layers, ...)."""
-  if isinstance(space, DartsCNN):
-    return darts_network.DartsSupernet(space, rngs=rngs, **network_kwargs)
-  if isinstance(space, NB201):
-    return nb201_network.NB201Supernet(space, rngs=rngs, **network_kwargs)
-  if isinstance(space, Macro):
-    return macro_network.MacroSupernet(space, rngs=rngs, **network_kwargs)
-  raise ValueError(f"no supernet is defined for search space {space.name!r}")
+  if space.name not in SUPERNETS:
+    raise ValueError(f"no supernet is defined for search space {space.name!r}")
+  return SUPERNETS[space.name](space, rngs=rngs, **network_kwargs)
 
 
 def fixed(genotype: genotypes.Genotype, space: SearchSpace | None = None, *, rngs: nnx.Rngs,

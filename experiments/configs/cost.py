@@ -7,6 +7,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """``arg`` may be 'quick' for a smoke-test-sized run (tiny network, small batches, few repeats)."""
   c = ml_collections.ConfigDict()
   c.genotype = "DARTS_V2"  # published name, genotype.json path, DARTS literal or NB201 string
+  c.ops_module = ""  # modules (comma-separated) that register custom ops, imported first
   c.space = ""  # '' = the genotype's own space (darts_cnn or nb201)
   c.channels = 0  # 0 = the network builder's default (DARTS C=36 / 48 ImageNet; NB201 C=16)
   c.layers = 0  # cells (DARTS) or cells per stage (NB201); 0 = default (20 / 14 ImageNet; 5)

@@ -9,9 +9,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.seed = 0
   c.space = "darts_cnn"
   c.ops = ()  # empty: the space's standard op set
+  c.ops_module = ""  # modules (comma-separated) that register custom ops, imported first
   # pool_batchnorm: a non-affine BN after each pool candidate, as quark0/darts model_search.py.
   c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3, "pool_batchnorm": True})
-  c.data = ml_collections.ConfigDict({"name": "digits", "test_fraction": 0.2})
+  c.data = dataset("digits")
   c.batch_size = 64
   c.epochs = 10
   c.architect = "first_order"
@@ -39,11 +40,17 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
 def dataset(name: str, *, crop_padding: int = 0, flip: bool = False, cutout: int = 0,
             **overrides) -> ml_collections.ConfigDict:
   """The data section for a dataset read from TFDS or local files (``--config.data.data_dir``):
-  DARTS' halved training split for search, no proxy knobs unless ``overrides`` set them."""
+  DARTS' halved training split for search, no proxy knobs unless ``overrides`` set them. The
+  embedded ``digits`` have one native split instead: a seeded ``test_fraction`` is held out and
+  the rest halved."""
+  digits = name == "digits"
   d = ml_collections.ConfigDict({
       "name": name, "data_dir": "", "download": False,
-      "splits": {"train": "train[:50%]", "val": "train[50%:]", "test": "test"},
+      "splits": {} if digits else {"train": "train[:50%]", "val": "train[50%:]", "test": "test"},
       "subset_fraction": 1.0, "subset_size": 0, "resolution": 0,
-      "augment": {"crop_padding": crop_padding, "flip": flip, "cutout": cutout}, "prefetch": 2})
+      "augment": {"crop_padding": crop_padding, "flip": flip, "cutout": cutout},
+      "prefetch": 0 if digits else 2})
+  if digits:
+    d.test_fraction = 0.2
   d.update(overrides)
   return d

@@ -5,15 +5,18 @@ The paper recipes derive from this one: ``retrain_cifar10.py``, ``retrain_imagen
 
 import ml_collections
 
+from experiments.configs import default
+
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """``arg`` may be 'quick' for a smoke-test-sized run."""
   c = ml_collections.ConfigDict()
   c.seed = 0
   c.genotype = "DARTS_V2"  # a published name, a genotype.json path, or a genotype literal
-  c.ops = ()  # empty: the space's standard op set (name registered ops a genotype uses here)
+  c.ops = ()  # empty: the space's standard op set plus the genotype's own ops
+  c.ops_module = ""  # modules (comma-separated) that register custom ops, imported first
   c.network = ml_collections.ConfigDict({"setting": "cifar", "channels": 8, "layers": 5})
-  c.data = ml_collections.ConfigDict({"name": "digits", "test_fraction": 0.2})
+  c.data = default.dataset("digits")
   c.select_on_val = False  # True: train on the train split only and select an epoch on val
   c.batch_size = 64
   c.eval_batch_size = 256
