@@ -9,6 +9,7 @@ compiler's freed heap back to the OS before the step first runs (resident memory
 import ctypes
 import ctypes.util
 import functools
+import os
 
 import jax
 from jax import monitoring
@@ -22,12 +23,19 @@ QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensiv
 _BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"  # jax._src.dispatch
 
 
+# Set to 1 (the test suite does): hot steps compile with QUICK_COMPILE too, for tiny test runs.
+QUICK_COMPILE_ENV = "DARTS_JAX_QUICK_COMPILE"
+
+
 def jit(fn, **jit_kwargs):
   """``jax.jit`` with the memory-optimized schedule on CPU (options passed in ``compiler_options``
-  win), releasing compiler memory after every compile."""
+  win), and QUICK_COMPILE where ``$DARTS_JAX_QUICK_COMPILE`` is 1; releases compiler memory after
+  every compile."""
   release_compiler_memory()
   if jax.default_backend() == "cpu":
-    jit_kwargs["compiler_options"] = {**_CPU_OPTIONS, **jit_kwargs.get("compiler_options", {})}
+    quick = QUICK_COMPILE if os.environ.get(QUICK_COMPILE_ENV) == "1" else {}
+    jit_kwargs["compiler_options"] = {**_CPU_OPTIONS, **quick,
+                                      **jit_kwargs.get("compiler_options", {})}
   return jax.jit(fn, **jit_kwargs)
 
 

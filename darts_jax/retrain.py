@@ -68,7 +68,7 @@ def config_schema(space_name: str) -> dict:
   if network and "setting" in network:
     network["setting"] = cs.one_of(tuple(darts_network.SETTINGS), "network setting")
   return {
-      "seed": cs.integer(0), "genotype": cs.text, "ops": cs.sequence_of(cs.registered_op),
+      "seed": cs.integer(0), "tensorboard": cs.boolean, "genotype": cs.text, "ops": cs.sequence_of(cs.registered_op),
       "ops_module": cs.text, "network": network, "data": data.config_schema(),
       "select_on_val": cs.boolean, "batch_size": cs.integer(1), "eval_batch_size": cs.integer(1),
       "epochs": cs.integer(1), "schedule": cs.one_of(("cosine", "exponential"), "schedule"),
@@ -193,7 +193,8 @@ def initial_state(model: nnx.Module, tx: optax.GradientTransformation, seed: int
   eval_graphdef = nnx.graphdef(nnx.view(model, use_running_average=True))
   state = TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
                      jax.random.PRNGKey(seed))
-  return graphdef, eval_graphdef, state
+  # Committed to the device as a restored checkpoint is, so both lower to the same program.
+  return graphdef, eval_graphdef, jax.device_put(state, jax.devices()[0])
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
@@ -216,7 +217,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   graphdef, eval_graphdef, state = initial_state(model, tx, config.seed)
   checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train})
   state, start_epoch = checkpoints.resume(state, report=report)
-  log = runlog.MetricsLog(workdir, start_epoch)
+  log = runlog.MetricsLog(workdir, start_epoch, tensorboard=config.get("tensorboard", True))
   if start_epoch >= config.epochs:
     train.close()
     result = _result(genotype, params, log.history, held_out is not None)

@@ -102,10 +102,17 @@ def test_traceback_on_request(tmp_path):
 @pytest.fixture(scope="module")
 def finished_retrain(tmp_path_factory):
   """A workdir holding a finished short retraining run."""
-  workdir = tmp_path_factory.mktemp("retrain") / "run"
-  out = run("retrain", *QUICK_RETRAIN, f"--workdir={workdir}")
+  folder = tmp_path_factory.mktemp("retrain")
+  workdir = folder / "run"
+  out = run("retrain", *QUICK_RETRAIN, f"--workdir={workdir}", f"--compilation_cache={folder}/jax")
   assert out.returncode == 0, out.stderr[-3000:]
   return workdir, out
+
+
+def test_compiled_programs_are_kept_in_the_compilation_cache(finished_retrain):
+  workdir, out = finished_retrain
+  assert "compiled the training step in" in out.stdout
+  assert any((workdir.parent / "jax").iterdir()), "the training step should be in the cache"
 
 
 def test_rerunning_a_finished_run_prints_its_result_and_changes_nothing(finished_retrain):

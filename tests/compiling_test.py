@@ -8,10 +8,28 @@ import pytest
 from darts_jax import compiling
 
 
-def test_results_equal_plain_jit():
+def test_results_equal_plain_jit(monkeypatch):
+  """The memory-optimized schedule changes no result (at the default optimization level)."""
+  monkeypatch.delenv(compiling.QUICK_COMPILE_ENV, raising=False)
   fn = lambda x: jnp.tanh(x) @ x.T
   x = jnp.arange(12.0).reshape(3, 4) / 7
   np.testing.assert_array_equal(compiling.jit(fn)(x), jax.jit(fn)(x))
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU options")
+def test_quick_compile_is_asked_for_by_the_environment(monkeypatch):
+  fn = lambda x: jnp.tanh(x) @ x.T
+  x = jnp.arange(12.0).reshape(3, 4) / 7
+  seen = []
+  jit = jax.jit
+  monkeypatch.setattr(compiling.jax, "jit", lambda f, **kw: seen.append(kw) or jit(f, **kw))
+  monkeypatch.setenv(compiling.QUICK_COMPILE_ENV, "1")
+  quick = compiling.jit(fn)(x)
+  monkeypatch.setenv(compiling.QUICK_COMPILE_ENV, "0")
+  default = compiling.jit(fn)(x)
+  np.testing.assert_allclose(quick, default, rtol=1e-6)
+  assert compiling.QUICK_COMPILE.items() <= seen[0]["compiler_options"].items()
+  assert not compiling.QUICK_COMPILE.keys() & seen[1]["compiler_options"].keys()
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU options")

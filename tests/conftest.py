@@ -10,18 +10,25 @@ from darts_jax import tabular
 SHARED_DATA = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
+def data_folder() -> pathlib.Path:
+  """Where tests look for benchmark data files: ``$DARTS_JAX_TABLES``, else ``../shared/data``."""
+  return pathlib.Path(os.environ.get(tabular.ENV_VAR) or SHARED_DATA)
+
+
 def shared_file(name: str) -> pathlib.Path:
-  """``../shared/data/<name>``; skips the calling test, naming the file, when it is absent."""
-  path = SHARED_DATA / name
+  """``<data folder>/<name>``; skips the calling test, naming the file and the variable that
+  names the folder, when it is absent."""
+  path = data_folder() / name
   if not path.is_file():
-    pytest.skip(f"benchmark data file {name} not found at {path}")
+    pytest.skip(f"benchmark data file {name} not found at {path}; set {tabular.ENV_VAR} to the "
+                "folder that holds it")
   return path
 
 
 @pytest.fixture(scope="session")
 def tables_dir() -> str:
   """``$DARTS_JAX_TABLES`` or ``../shared/data``; skips, naming the file, when a table is absent."""
-  path = pathlib.Path(os.environ.get(tabular.ENV_VAR) or SHARED_DATA)
+  path = data_folder()
   for name in tabular.FILES:
     if not (path / name).is_file():
       pytest.skip(f"NAS-Bench-201 table {name} not found in {path}; set {tabular.ENV_VAR} to the "
@@ -34,6 +41,9 @@ def pytest_configure(config):
   build the same program compile it once."""
   import jax
 
+  # Tests run tiny steps once: compile them without LLVM optimization (compiling.QUICK_COMPILE),
+  # in this process and in the experiment scripts tests start.
+  os.environ.setdefault("DARTS_JAX_QUICK_COMPILE", "1")
   cache = pathlib.Path(config.rootpath) / ".pytest_cache" / "jax"
   os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache))
   jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
