@@ -38,6 +38,12 @@ class Progress:
   def compiled(self, seconds: float) -> None:
     self.compile_seconds = seconds
 
+  def exclude(self, seconds: float) -> None:
+    """Leaves ``seconds`` of work between steps (checkpoints, diagnostics, their compiles) out of
+    the step rate."""
+    if self._started is not None:
+      self._started += seconds
+
   def rate(self) -> float | None:
     """Steps per second since the first step (compile excluded); None before two steps."""
     if self._started is None or not self._timed_steps:

@@ -255,6 +255,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     record = {k: float(v) / steps_per_epoch for k, v in totals.items()}
     runlog.check_finite(record, epoch, checkpoints.directory, what="retraining",
                         fix="Lower --config.lr")
+    between_epochs = time.time()
     test = evaluate(eval_step, state, dataset.test, config.eval_batch_size)
     record.update(test_acc=test["acc"], test_loss=test["loss"])
     if held_out is not None:
@@ -266,6 +267,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       record["compile_seconds"] = round(progress.compile_seconds, 3)
     log.append(record)
     checkpoints.save(epoch, state)
+    progress.exclude(time.time() - between_epochs)
     held = f"  val acc {record['val_acc']:.3f}" if held_out is not None else ""
     report(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f} "
            f"acc {record['train_acc']:.3f}{held}  test acc {record['test_acc']:.3f}  "

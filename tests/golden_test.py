@@ -20,9 +20,8 @@ import optax
 import pytest
 from flax import nnx
 
-from darts_jax import (architects, compiling, genotypes, optim, pytorch_weights, relaxations, search, spaces,
-                       supernet)
-from darts_jax import variables
+from darts_jax import (architects, compiling, genotypes, methods, optim, pytorch_weights, search,
+                       spaces, supernet, variables)
 
 GOLDEN = pathlib.Path(os.environ.get("DARTS_JAX_GOLDEN")
                       or pathlib.Path(__file__).resolve().parent / "golden")
@@ -97,7 +96,7 @@ def search_net(ref):
 def search_config(ref) -> ml_collections.ConfigDict:
   """The reference's train_search.py settings, as the golden set records them."""
   return ml_collections.ConfigDict({
-      "architect": "second_order_fd", "relaxation": "softmax", "step_order": "weights_first",
+      "architect": "second_order_fd", "method": "darts", "step_order": "weights_first",
       "weights": {"lr": cfg(ref, "sgd_lr"), "min_lr": cfg(ref, "sgd_lr"),
                   "momentum": cfg(ref, "sgd_momentum"), "nesterov": False,
                   "weight_decay": cfg(ref, "sgd_weight_decay"), "clip_norm": cfg(ref, "grad_clip")},
@@ -242,7 +241,7 @@ def test_genotype_rule_on_every_reference_case(ref):
   assert len(cases["cases"]) == len(ref["genotype/none_offset"])
   for case in cases["cases"]:
     alphas = {label: np.asarray(case[f"alphas_{label}"]) for label in ("normal", "reduce")}
-    genotype, _ = search.discretize(space, alphas, relaxations.softmax)
+    genotype, _ = search.discretize(space, alphas, methods.get("darts"))
     expected = genotypes.from_json({"space": "darts_cnn", **case["genotype"]})
     assert genotype == expected, f"case {case['index']}"
   # The npz holds the same cases as indices.

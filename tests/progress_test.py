@@ -44,3 +44,17 @@ def test_a_resumed_run_counts_from_where_it_stopped():
 
 def test_durations_read_as_people_write_them():
   assert [progress.duration(s) for s in (0, 42.4, 185, 7800)] == ["0s", "42s", "3m05s", "2h10m"]
+
+
+def test_work_between_epochs_is_left_out_of_the_rate():
+  clock = Clock()
+  p = progress.Progress(total=10, report=lambda _: None, clock=clock)
+  clock.now += 1.0
+  p.step()
+  clock.now += 1.0
+  p.step()
+  clock.now += 30.0  # a checkpoint and a diagnostic compile
+  p.exclude(30.0)
+  clock.now += 1.0
+  p.step()
+  assert abs(p.rate() - 1.0) < 1e-9

@@ -17,7 +17,16 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.batch_size = 64
   c.epochs = 10
   c.architect = "first_order"
-  c.relaxation = "softmax"  # alphas -> mixing weights; the genotype is parsed from these weights
+  # The DARTS-family method (darts_jax/methods) and its options over the method's defaults; the
+  # genotype is parsed from the method's mixing weights (DARTS: softmax(alphas)).
+  c.method = "darts"
+  c.method_options = ml_collections.ConfigDict()
+  # Collapse diagnostics per epoch: the validation loss's dominant Hessian eigenvalue in the alphas
+  # (power iterations; 0 turns it off), skip connections, mixing entropy. DARTS-ES (Zela et al.,
+  # 2020) stops when the mean eigenvalue of the last `window` epochs exceeds `ratio` times the mean
+  # of the window before (their window 5, ratio 1/0.75); ratio 0 turns it off.
+  c.diagnostics = ml_collections.ConfigDict({"hessian_iterations": 10})
+  c.early_stop = ml_collections.ConfigDict({"ratio": 0.0, "window": 5})
   # alphas_first: quark0/darts train_search.py; weights_first: NAS-Bench-201's DARTS runs (xautodl).
   c.step_order = "alphas_first"
   # Weight SGD and alpha Adam: quark0/darts train_search.py defaults (lr 0.025 cosine to 0.001,
