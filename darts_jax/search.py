@@ -191,12 +191,21 @@ def make_search_step(graphdef, config: ml_collections.ConfigDict, schedule,
     state = state._replace(key=key)
     if method.joint:
       return joint(state, train_batch, val_batch, weight_key, hyper)
+    def gated_alpha_step(state):
+      new, metrics = alpha_step(state, train_batch, val_batch, alpha_key, hyper)
+      if "train_alphas" in hyper:  # a weights-only warm-up keeps alphas and their optimizer
+        keep = lambda a, b: jax.tree.map(lambda x, y: jnp.where(hyper["train_alphas"] > 0, x, y),
+                                         a, b)
+        new = new._replace(arch=keep(new.arch, state.arch),
+                           arch_opt=keep(new.arch_opt, state.arch_opt))
+      return new, metrics
+
     if config.step_order == "alphas_first":
-      state, val_metrics = alpha_step(state, train_batch, val_batch, alpha_key, hyper)
+      state, val_metrics = gated_alpha_step(state)
       state, train_metrics = weight_step(state, train_batch, weight_key, hyper)
     else:
       state, train_metrics = weight_step(state, train_batch, weight_key, hyper)
-      state, val_metrics = alpha_step(state, train_batch, val_batch, alpha_key, hyper)
+      state, val_metrics = gated_alpha_step(state)
     return state, {**train_metrics, **val_metrics}
 
   return step
@@ -300,6 +309,15 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
   """Searches, checkpointing every epoch into ``workdir`` (resuming from it when a checkpoint exists),
   and writes ``data.json``, ``metrics.jsonl`` and ``genotype.json``. The config is checked and the
   workdir checked (``workdir.check``) before anything is read or written."""
+  check_config(config)
+  method = method_of(config)
+  if method.driver is not None:
+    return method.driver(config, workdir, report, _search)
+  return _search(config, workdir, report)
+
+
+def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> SearchResult:
+  """One search (``run`` without a method's driver)."""
   check_config(config)
   workdir_lib.check(workdir, config, what="search")
   dataset = data.load_from_config(config.data, seed=config.seed)

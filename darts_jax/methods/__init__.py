@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from darts_jax.methods.base import Method, constant, linear, softmax_all
+from darts_jax.methods.base import Method, after_warmup, constant, linear, softmax_all
 
 Builder = Callable[[Mapping[str, Any]], Method]
 _BUILDERS: dict[str, tuple[Builder, dict]] = {}
@@ -54,4 +54,4 @@ def _darts(options) -> Method:
   return Method("darts")
 
 
-__all__ = ["Method", "constant", "get", "linear", "names", "register", "softmax_all", "defaults"]
+__all__ = ["Method", "after_warmup", "constant", "get", "linear", "names", "register", "softmax_all", "defaults"]

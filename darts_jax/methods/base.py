@@ -14,6 +14,11 @@ Every part is optional: DARTS itself is ``Method("darts")``. The parts, each wit
 - ``joint``: weights and alphas descend one training-batch loss together (SNAS).
 - ``network``: static supernet options the method needs (partial channels, edge normalization).
 - ``discretize(space, mixing) -> genotype``: a rule other than the space's own.
+- ``driver(config, workdir, report, search) -> SearchResult``: a method that runs several searches
+  (P-DARTS' stages) calls ``search(stage_config, stage_workdir, report)`` itself.
+
+A schedule named ``train_alphas`` (1 or 0 per epoch) gates the alpha update: 0 during a weights-only
+warm-up (PC-DARTS) keeps the alphas and their optimizer state as they were.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Method:
   joint: bool = False
   network: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   discretize: Callable | None = None
+  driver: Callable | None = None
 
   def hyper(self, epoch: int, epochs: int) -> dict[str, np.float32]:
     """The schedules' values for ``epoch`` (of ``epochs``), as float32 scalars for the step."""
@@ -61,3 +67,8 @@ def linear(start: float, end: float) -> Callable[[int, int], float]:
 
 def constant(value: float) -> Callable[[int, int], float]:
   return lambda epoch, epochs: value
+
+
+def after_warmup(warmup_epochs: int) -> Callable[[int, int], float]:
+  """The ``train_alphas`` schedule of a weights-only warm-up: 0 for ``warmup_epochs``, then 1."""
+  return lambda epoch, epochs: float(epoch >= warmup_epochs)
