@@ -55,3 +55,5 @@ def _darts(options) -> Method:
 
 
 __all__ = ["Method", "after_warmup", "constant", "get", "linear", "names", "register", "softmax_all", "defaults"]
+
+from darts_jax.methods import drnas  # noqa: E402,F401  (registers drnas)
