@@ -57,3 +57,4 @@ def _darts(options) -> Method:
 __all__ = ["Method", "after_warmup", "constant", "get", "linear", "names", "register", "softmax_all", "defaults"]
 
 from darts_jax.methods import drnas  # noqa: E402,F401  (registers drnas)
+from darts_jax.methods import fair_darts  # noqa: E402,F401  (registers fair_darts)
