@@ -20,8 +20,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from darts_jax import (checkpoint, compiling, data, genotypes, optim, runlog, spaces, supernet,
-                       variables)
+from darts_jax import (checkpoint, compiling, data, genotypes, optim, parallel, runlog, spaces,
+                       supernet, variables)
 from darts_jax import config_schema as cs
 from darts_jax import progress as progress_lib
 from darts_jax import workdir as workdir_lib
@@ -68,7 +68,8 @@ def config_schema(space_name: str) -> dict:
   if network and "setting" in network:
     network["setting"] = cs.one_of(tuple(darts_network.SETTINGS), "network setting")
   return {
-      "seed": cs.integer(0), "tensorboard": cs.boolean, "genotype": cs.text, "ops": cs.sequence_of(cs.registered_op),
+      "seed": cs.integer(0), "tensorboard": cs.boolean, "distributed": cs.boolean,
+      "genotype": cs.text, "ops": cs.sequence_of(cs.registered_op),
       "ops_module": cs.text, "network": network, "data": data.config_schema(),
       "select_on_val": cs.boolean, "batch_size": cs.integer(1), "eval_batch_size": cs.integer(1),
       "epochs": cs.integer(1), "schedule": cs.one_of(("cosine", "exponential"), "schedule"),
@@ -147,9 +148,10 @@ def make_eval_step(eval_graphdef):
   return step
 
 
-def evaluate(eval_step, state: TrainState, split, batch_size: int) -> dict:
+def evaluate(eval_step, state: TrainState, split, batch_size: int, mesh=None) -> dict:
   """Accuracy and loss on every example of ``split`` (in memory or streamed; the last batch is
-  padded, never dropped)."""
+  padded, never dropped), batches split over ``mesh`` (default: every device)."""
+  mesh = mesh or parallel.mesh()
   correct = loss = 0.0
   for images, labels in data.in_order(split, batch_size):
     valid = len(labels)
@@ -157,7 +159,8 @@ def evaluate(eval_step, state: TrainState, split, batch_size: int) -> dict:
     images = np.pad(images, ((0, pad),) + ((0, 0),) * (images.ndim - 1))
     labels = np.pad(labels, (0, pad))
     mask = (np.arange(batch_size) < valid).astype(np.float32)
-    c, l = eval_step(state.weights, state.stats, images, labels, mask)
+    c, l = eval_step(state.weights, state.stats,
+                     *parallel.shard_batch((images, labels, mask), mesh))
     correct, loss = correct + float(c), loss + float(l)
   return {"acc": correct / len(split), "loss": loss / len(split)}
 
@@ -186,15 +189,16 @@ def optimizer(config, steps_per_epoch: int):
   return tx, schedule
 
 
-def initial_state(model: nnx.Module, tx: optax.GradientTransformation, seed: int):
+def initial_state(model: nnx.Module, tx: optax.GradientTransformation, seed: int, mesh=None):
   """``(graphdef, eval_graphdef, state)`` of a freshly built network: the training and the
-  evaluation (running BatchNorm statistics) structure, and the step-0 state."""
+  evaluation (running BatchNorm statistics) structure, and the step-0 state replicated over
+  ``mesh`` (default: every device)."""
   graphdef, _, weights, stats = variables.split(model)
   eval_graphdef = nnx.graphdef(nnx.view(model, use_running_average=True))
   state = TrainState(jnp.zeros((), jnp.int32), weights, stats, tx.init(weights),
                      jax.random.PRNGKey(seed))
-  # Committed to the device as a restored checkpoint is, so both lower to the same program.
-  return graphdef, eval_graphdef, jax.device_put(state, jax.devices()[0])
+  # Committed to the devices as a restored checkpoint is, so both lower to the same program.
+  return graphdef, eval_graphdef, parallel.replicate(state, mesh or parallel.mesh())
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
@@ -203,6 +207,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   scratch, checkpointing every epoch into ``workdir`` and resuming from it; writes ``metrics.jsonl``."""
   check_config(config)
   workdir_lib.check(workdir, config, what="retraining run")
+  parallel.initialize(config.get("distributed", False))
+  mesh = parallel.mesh()
+  parallel.check_batch_size(config.batch_size, mesh)
+  parallel.check_batch_size(config.eval_batch_size, mesh)
   genotype = genotypes.resolve(config.genotype)
   dataset = data.open_from_config(config.data, seed=config.seed)
   workdir_lib.record(workdir, config)
@@ -214,7 +222,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
 
   model = build_network(config, genotype, dataset)
   params = cost_params.count(model)
-  graphdef, eval_graphdef, state = initial_state(model, tx, config.seed)
+  graphdef, eval_graphdef, state = initial_state(model, tx, config.seed, mesh)
   checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train})
   state, start_epoch = checkpoints.resume(state, report=report)
   log = runlog.MetricsLog(workdir, start_epoch, tensorboard=config.get("tensorboard", True))
@@ -236,10 +244,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   compiled = None
   for epoch in range(start_epoch, config.epochs):
     epoch_start = time.time()
-    drop_rate = jnp.float32(config.drop_path * epoch / config.epochs)  # the reference's linear ramp
+    drop_rate = np.float32(config.drop_path * epoch / config.epochs)  # the reference's linear ramp
     totals = None
-    for _ in range(steps_per_epoch):
-      batch = next(train)
+    batch = parallel.shard_batch(next(train), mesh)
+    for index in range(steps_per_epoch):
       if compiled is None:
         started = time.time()
         compiled = train_step.lower(state, batch, drop_rate).compile()
@@ -248,6 +256,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                "ETAs)")
         epoch_start = time.time()
       state, metrics = compiled(state, batch, drop_rate)
+      if index + 1 < steps_per_epoch:  # the next batch travels while this step runs
+        batch = parallel.shard_batch(next(train), mesh)
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
       if progress.done == start_epoch * steps_per_epoch:
         jax.block_until_ready(totals)
@@ -256,10 +266,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     runlog.check_finite(record, epoch, checkpoints.directory, what="retraining",
                         fix="Lower --config.lr")
     between_epochs = time.time()
-    test = evaluate(eval_step, state, dataset.test, config.eval_batch_size)
+    test = evaluate(eval_step, state, dataset.test, config.eval_batch_size, mesh)
     record.update(test_acc=test["acc"], test_loss=test["loss"])
     if held_out is not None:
-      val = evaluate(eval_step, state, held_out, config.eval_batch_size)
+      val = evaluate(eval_step, state, held_out, config.eval_batch_size, mesh)
       record.update(val_acc=val["acc"], val_loss=val["loss"])
     record.update(epoch=epoch, seconds=round(time.time() - epoch_start, 3),
                   lr=float(optim.current_lr(schedule, state.opt)))

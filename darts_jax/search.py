@@ -15,7 +15,7 @@ import optax
 from flax import nnx
 
 from darts_jax import (architects, checkpoint, compiling, data, diagnostics, genotypes, methods,
-                       optim, runlog, spaces, supernet, variables)
+                       optim, parallel, runlog, spaces, supernet, variables)
 from darts_jax import config_schema as cs
 from darts_jax import progress as progress_lib
 from darts_jax import workdir as workdir_lib
@@ -144,9 +144,10 @@ def make_steps(graphdef, config: ml_collections.ConfigDict, schedule,
 
 def make_joint_step(graphdef, config, schedule, method: methods.Method):
   """SNAS-style: weights and alphas descend one training-batch loss (the alphas' with the method's
-  penalty) from the same forward pass."""
+  penalty and the config's cost term, as the alpha step has them) from the same forward pass."""
   loss = cross_entropy_loss(graphdef, method.relax)
   alpha_tx, weight_tx = optimizers(config, schedule)
+  cost_penalty = objective.search_penalty(config)  # None unless config.cost.weight is set
 
   def step(state: SearchState, train_batch, val_batch, key, hyper):
     def value(arch, weights):
@@ -154,6 +155,8 @@ def make_joint_step(graphdef, config, schedule, method: methods.Method):
       if method.alpha_penalty is not None:
         total = total + method.alpha_penalty(alphas_in(arch), method.relax(alphas_in(arch), key,
                                                                            hyper), hyper)
+      if cost_penalty is not None:
+        total = total + cost_penalty(arch)
       return total, aux
     (train_loss, (stats, logits)), (arch_grads, weight_grads) = jax.value_and_grad(
         value, argnums=(0, 1), has_aux=True)(state.arch, state.weights)
@@ -226,8 +229,9 @@ def build_space(config) -> spaces.SearchSpace:
   return spaces.get(config.space, **kwargs)
 
 
-def init_state(config, dataset: data.Dataset, schedule):
-  """Builds the supernet; returns ``(graphdef, space, state)``."""
+def init_state(config, dataset: data.Dataset, schedule, mesh=None):
+  """Builds the supernet; returns ``(graphdef, space, state)``, the state replicated over ``mesh``
+  (default: every device, ``parallel.mesh()``)."""
   space = build_space(config)
   network = {**config.network.to_dict(), **method_of(config).network}
   model = supernet.build(space, rngs=nnx.Rngs(config.seed), num_classes=dataset.num_classes,
@@ -236,9 +240,9 @@ def init_state(config, dataset: data.Dataset, schedule):
   alpha_tx, weight_tx = optimizers(config, schedule)
   state = SearchState(jnp.zeros((), jnp.int32), arch, weights, stats, alpha_tx.init(arch),
                       weight_tx.init(weights), jax.random.PRNGKey(config.seed))
-  # Committed to the device as a restored checkpoint is: a fresh and a resumed run then lower to
+  # Committed to the devices as a restored checkpoint is: a fresh and a resumed run then lower to
   # the same program and share the compilation cache (a resumed tiny search: 13 -> 4 s).
-  return graphdef, space, jax.device_put(state, jax.devices()[0])
+  return graphdef, space, parallel.replicate(state, mesh or parallel.mesh())
 
 
 def alphas_of(state: SearchState) -> dict[str, np.ndarray]:
@@ -269,7 +273,7 @@ def _option_schema(config) -> dict | None:
 def config_schema() -> dict:
   """The fields of a search config (``config_schema.check``)."""
   return {
-      "seed": cs.integer(0), "tensorboard": cs.boolean,
+      "seed": cs.integer(0), "tensorboard": cs.boolean, "distributed": cs.boolean,
       "space": cs.one_of(spaces.names, "search space"),
       "ops": cs.sequence_of(cs.registered_op), "ops_module": cs.text,
       "network": cs.section(lambda c: cs.keyword_arguments(
@@ -320,6 +324,9 @@ def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> Se
   """One search (``run`` without a method's driver)."""
   check_config(config)
   workdir_lib.check(workdir, config, what="search")
+  parallel.initialize(config.get("distributed", False))
+  mesh = parallel.mesh()
+  parallel.check_batch_size(config.batch_size, mesh)
   dataset = data.load_from_config(config.data, seed=config.seed)
   workdir_lib.record(workdir, config)
   data.record(dataset, workdir)
@@ -331,7 +338,7 @@ def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> Se
   steps_per_epoch = train.batches_per_pass
   schedule = optim.epoch_cosine(config.weights.lr, config.weights.min_lr, config.epochs,
                                 steps_per_epoch)
-  graphdef, space, state = init_state(config, dataset, schedule)
+  graphdef, space, state = init_state(config, dataset, schedule, mesh)
   checkpoints = checkpoint.EpochCheckpoints(workdir, {"train": train, "val": val})
   state, start_epoch = checkpoints.resume(state, report=report)
   log = runlog.MetricsLog(workdir, start_epoch, tensorboard=config.get("tensorboard", True))
@@ -354,14 +361,15 @@ def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> Se
     epoch_start = time.time()
     hyper = method.hyper(epoch, config.epochs)
     totals = None
-    for _ in range(steps_per_epoch):
-      train_batch, val_batch = next(train), next(val)
+    batches = parallel.shard_batch((next(train), next(val)), mesh)
+    for index in range(steps_per_epoch):
       if step is None:
         step = _compile(compiling.jit(make_search_step(graphdef, config, schedule, method),
-                                      donate_argnums=0), state, train_batch, val_batch, hyper,
-                        progress, report)
+                                      donate_argnums=0), state, *batches, hyper, progress, report)
         epoch_start = time.time()
-      state, metrics = step(state, train_batch, val_batch, hyper)
+      state, metrics = step(state, *batches, hyper)
+      if index + 1 < steps_per_epoch:  # the next batches travel while this step runs
+        batches = parallel.shard_batch((next(train), next(val)), mesh)
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
       if progress.done == start_epoch * steps_per_epoch:
         jax.block_until_ready(totals)  # the first step's time is not a steady step's

@@ -8,6 +8,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
   c.tensorboard = True  # also write metrics.jsonl's records as TensorBoard events in <workdir>/tb
+  c.distributed = False  # True: one process per host, jax.distributed.initialize() (README)
   c.space = "darts_cnn"
   c.ops = ()  # empty: the space's standard op set
   c.ops_module = ""  # modules (comma-separated) that register custom ops, imported first
