@@ -1,16 +1,11 @@
-"""Op registry and the primitive ops of the DARTS and NAS-Bench-201 spaces (NHWC).
-
-Every op is built by a factory ``(channels, stride, *, affine, rngs) -> nnx.Module`` that keeps H x W
-at stride 1 and halves it (rounding up) at stride 2. The supernet calls factories with
-``affine=False``, fixed networks with ``affine=True``: one definition serves both.
+"""The building blocks ops are made of (NHWC): BatchNorm, convolutions, pools, and the modules of
+the DARTS, NAS-Bench-201 and NAS-Bench-101 ops. The registered factories are in ``primitives``; the
+convolution kernels, one form per backend, in ``kernels``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import difflib
 import functools
-from collections.abc import Callable, Iterator
 
 import jax
 import jax.numpy as jnp
@@ -18,9 +13,7 @@ import numpy as np
 from flax import nnx
 from jax.ad_checkpoint import checkpoint_name
 
-OpFactory = Callable[..., nnx.Module]
-
-_REGISTRY: dict[str, OpFactory] = {}
+from darts_jax.ops.kernels import cpu as cpu_kernels
 
 # PyTorch BatchNorm momentum 0.1 is Flax momentum 0.9 (Flax keeps 0.9 of the running value).
 BN_MOMENTUM = 0.9
@@ -45,63 +38,6 @@ def linear(in_features: int, out_features: int, *, rngs: nnx.Rngs) -> nnx.Linear
   init = lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound)
   return nnx.Linear(in_features, out_features, kernel_init=init, bias_init=init, rngs=rngs)
 
-
-class UnknownOpError(KeyError):
-  """An op name that is not in the registry."""
-
-  def __str__(self) -> str:
-    return str(self.args[0])
-
-
-def register(name: str) -> Callable[[OpFactory], OpFactory]:
-  """Decorator registering an op factory under ``name``; a taken name raises."""
-
-  def decorator(factory: OpFactory) -> OpFactory:
-    if name in _REGISTRY:
-      raise ValueError(f"op {name!r} is already registered; pick another name or use "
-                       "ops.temporary_ops() to override it in a test")
-    _REGISTRY[name] = factory
-    return factory
-
-  return decorator
-
-
-def get(name: str) -> OpFactory:
-  """The factory registered as ``name``; unknown names list the known ones and the closest."""
-  try:
-    return _REGISTRY[name]
-  except KeyError:
-    close = difflib.get_close_matches(name, _REGISTRY, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise UnknownOpError(f"unknown op {name!r}.{hint} Known ops: {', '.join(names())}. "
-                         "Register new ops with @darts_jax.ops.register(name).") from None
-
-
-def names() -> list[str]:
-  """All registered op names, sorted."""
-  return sorted(_REGISTRY)
-
-
-def check_known(op_names) -> None:
-  """Raises UnknownOpError for the first name in ``op_names`` that is not registered."""
-  for name in op_names:
-    get(name)
-
-
-@contextlib.contextmanager
-def temporary_ops(**factories: OpFactory) -> Iterator[None]:
-  """Registers ``name=factory`` pairs for the duration of a ``with`` block (overriding allowed)."""
-  saved = dict(_REGISTRY)
-  _REGISTRY.update(factories)
-  try:
-    yield
-  finally:
-    _REGISTRY.clear()
-    _REGISTRY.update(saved)
-
-
-# ----------------------------------------------------------------------------------------------
-# Building blocks.
 
 # The values an op's backward pass reads from its forward (conv outputs, max-pool winners). The
 # supernet saves only these and recomputes the cheap rest (BatchNorm, ReLU, padding), which cut the
@@ -142,13 +78,9 @@ def batch_norm(channels: int, *, affine: bool, rngs: nnx.Rngs) -> BatchNorm:
 
 
 class Conv(nnx.Module):
-  """Bias-free 2D convolution on NHWC with PyTorch's explicit symmetric padding.
-
-  Not ``lax.conv``: vmapped over a supernet's edges, ``lax.conv`` becomes a grouped convolution that
-  XLA:CPU runs 10-20x slower. Dense convs are one matrix product over the stacked k*k patches;
-  depthwise convs accumulate ``tap * shifted input`` in a ``lax.scan`` over the taps, whose
-  rematerialized body keeps both the compiled program and the saved activations small.
-  """
+  """Bias-free 2D convolution on NHWC with PyTorch's explicit symmetric padding; an HWIO kernel,
+  ``[k, k, 1, C]`` when depthwise. The function that computes it is chosen per backend
+  (``kernels``)."""
 
   def __init__(self, in_channels: int, out_channels: int, kernel: int, *, stride: int = 1,
                padding: int = 0, dilation: int = 1, depthwise: bool = False, rngs: nnx.Rngs):
@@ -160,42 +92,10 @@ class Conv(nnx.Module):
     self.size, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
     self.depthwise = depthwise
 
-  def _geometry(self, x: jax.Array) -> tuple[jax.Array, tuple[int, int], list[tuple[int, int]]]:
-    """Padded input, output size, and the (row, col) offset of each kernel tap."""
-    p, s, d, k = self.padding, self.stride, self.dilation, self.size
-    if p:
-      x = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-    out = ((x.shape[1] - d * (k - 1) - 1) // s + 1, (x.shape[2] - d * (k - 1) - 1) // s + 1)
-    return x, out, [(d * i, d * j) for i in range(k) for j in range(k)]
-
-  def _window(self, x: jax.Array, offset, out: tuple[int, int]) -> jax.Array:
-    """The strided view of ``x`` that kernel tap ``offset`` sees (offset may be traced)."""
-    s = self.stride
-    span = (x.shape[0], s * (out[0] - 1) + 1, s * (out[1] - 1) + 1, x.shape[3])
-    zero = jnp.zeros((), jnp.int32)  # one index type, also under jax_enable_x64
-    window = jax.lax.dynamic_slice(x, (zero, jnp.int32(offset[0]), jnp.int32(offset[1]), zero),
-                                   span)
-    return window[:, ::s, ::s, :] if s > 1 else window
-
   def __call__(self, x: jax.Array) -> jax.Array:
-    kernel = self.kernel[...].astype(x.dtype)
-    x, out, offsets = self._geometry(x)
-    if not self.depthwise:
-      patches = [self._window(x, o, out) for o in offsets]
-      stacked = patches[0] if len(patches) == 1 else jnp.concatenate(patches, axis=-1)
-      # One 2-D matrix product: its kernel gradient is then a plain dot over all pixels, where a
-      # 4-D einsum made XLA:CPU transpose both operands (the pixels-major layout) first.
-      flat = stacked.reshape(-1, stacked.shape[-1]) @ kernel.reshape(-1, kernel.shape[-1])
-      return checkpoint_name(flat.reshape(*stacked.shape[:-1], kernel.shape[-1]), SAVED)
-
-    @jax.checkpoint
-    def accumulate(total, tap):
-      offset, weights = tap
-      return total + self._window(x, offset, out) * weights, None
-
-    zeros = jnp.zeros((x.shape[0], *out, x.shape[3]), x.dtype)
-    taps = (jnp.asarray(offsets, jnp.int32), kernel.reshape(len(offsets), -1))
-    return checkpoint_name(jax.lax.scan(accumulate, zeros, taps)[0], SAVED)
+    y = cpu_kernels.conv2d(x, self.kernel[...].astype(x.dtype), stride=self.stride,
+                           padding=self.padding, dilation=self.dilation, depthwise=self.depthwise)
+    return checkpoint_name(y, SAVED)
 
 
 def conv(in_channels: int, out_channels: int, kernel: int, *, stride: int = 1, padding: int = 0,
@@ -364,66 +264,6 @@ class AvgPool3x3(nnx.Module):
     return total / _pool_divisor(x.shape[1], x.shape[2], s).astype(x.dtype)
 
 
-# ----------------------------------------------------------------------------------------------
-# The registered primitives. Names and semantics as in the papers' code.
-
-
-@register("none")
-def _none(channels, stride, *, affine, rngs):
-  del channels, affine, rngs
-  return Zero(stride)
-
-
-@register("skip_connect")
-def _skip_connect(channels, stride, *, affine, rngs):
-  if stride == 1:
-    return Identity()
-  return FactorizedReduce(channels, channels, affine=affine, rngs=rngs)
-
-
-@register("max_pool_3x3")
-def _max_pool_3x3(channels, stride, *, affine, rngs):
-  del channels, affine, rngs
-  return MaxPool3x3(stride)
-
-
-@register("avg_pool_3x3")
-def _avg_pool_3x3(channels, stride, *, affine, rngs):
-  del channels, affine, rngs
-  return AvgPool3x3(stride)
-
-
-def _sep_conv(kernel: int) -> OpFactory:
-  def factory(channels, stride, *, affine, rngs):
-    return SepConv(channels, channels, kernel, stride, kernel // 2, affine=affine, rngs=rngs)
-  return factory
-
-
-def _dil_conv(kernel: int) -> OpFactory:
-  def factory(channels, stride, *, affine, rngs):
-    return DilConv(channels, channels, kernel, stride, kernel - 1, 2, affine=affine, rngs=rngs)
-  return factory
-
-
-def _nor_conv(kernel: int) -> OpFactory:
-  def factory(channels, stride, *, affine, rngs):
-    return ReLUConvBN(channels, channels, kernel, stride, kernel // 2, affine=affine, rngs=rngs)
-  return factory
-
-
-register("sep_conv_3x3")(_sep_conv(3))
-register("sep_conv_5x5")(_sep_conv(5))
-register("dil_conv_3x3")(_dil_conv(3))
-register("dil_conv_5x5")(_dil_conv(5))
-register("nor_conv_1x1")(_nor_conv(1))
-register("nor_conv_3x3")(_nor_conv(3))
-
-
-# ----------------------------------------------------------------------------------------------
-# NAS-Bench-101's vertex ops (google-research/nasbench ``base_ops.py``), named as that benchmark
-# names them: Conv -> BN -> ReLU, and 3x3 pools that keep the channels.
-
-
 class ConvBNReLU(nnx.Module):
   """Conv ('same' padding) -> BN -> ReLU: NAS-Bench-101's conv vertices and its 1x1 projections."""
 
@@ -435,16 +275,3 @@ class ConvBNReLU(nnx.Module):
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return jax.nn.relu(self.bn(self.conv(x)))
-
-
-def _conv_bn_relu(kernel: int) -> OpFactory:
-  def factory(channels, stride, *, affine, rngs):
-    return ConvBNReLU(channels, channels, kernel, stride, affine=affine, rngs=rngs)
-  return factory
-
-
-register("conv1x1-bn-relu")(_conv_bn_relu(1))
-register("conv3x3-bn-relu")(_conv_bn_relu(3))
-register("conv5x5-bn-relu")(_conv_bn_relu(5))
-register("maxpool3x3")(_max_pool_3x3)
-register("avgpool3x3")(_avg_pool_3x3)
