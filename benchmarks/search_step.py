@@ -13,7 +13,7 @@ import time
 
 from absl import app, flags
 
-from benchmarks.timing import peak_rss_gib, run_isolated, time_step
+from benchmarks.timing import peak_device_gib, peak_rss_gib, run_isolated, time_step
 
 _MODES = flags.DEFINE_list("modes", ["weights_only", "first_order", "second_order",
                                      "second_order_fd"], "Which steps to time.")
@@ -69,7 +69,8 @@ def run_case(mode: str, batch_size: int) -> dict:
   n_params = variables.count_weights(state.weights)
   timing = time_step(step, state, batch, batch, steps=_STEPS.value)
   return {"mode": mode, "batch_size": batch_size, "build_s": round(build, 2), **timing,
-          "peak_rss_gib": peak_rss_gib(), "n_params": n_params, "device": str(jax.devices()[0]),
+          "peak_rss_gib": peak_rss_gib(), "peak_device_gib": peak_device_gib(),
+          "n_params": n_params, "device": str(jax.devices()[0]),
           "layers": _LAYERS.value, "channels": _CHANNELS.value, "remat": _REMAT.value}
 
 

@@ -41,10 +41,25 @@ def peak_rss_gib() -> float:
   return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
 
 
-def run_isolated(module: str, case: str, flag_args: list[str], label: dict) -> None:
-  """Runs ``python -m module --case=case`` and prints its JSON line (or ``label`` plus the error)."""
-  out = subprocess.run([sys.executable, "-m", module, f"--case={case}", *flag_args],
-                       check=False, capture_output=True, text=True)
+def peak_device_gib() -> float | None:
+  """Peak memory in use on the first device since the process started (``memory_stats``; None
+  where the backend keeps none, as XLA:CPU)."""
+  import jax
+  stats = jax.devices()[0].memory_stats() or {}
+  peak = stats.get("peak_bytes_in_use")
+  return None if peak is None else round(peak / 2**30, 2)
+
+
+def run_isolated(module: str, case: str, flag_args: list[str], label: dict, *,
+                 timeout: float | None = None) -> None:
+  """Runs ``python -m module --case=case`` and prints its JSON line (or ``label`` plus the error;
+  a case past ``timeout`` seconds is stopped and reported as such)."""
+  try:
+    out = subprocess.run([sys.executable, "-m", module, f"--case={case}", *flag_args],
+                         check=False, capture_output=True, text=True, timeout=timeout)
+  except subprocess.TimeoutExpired:
+    print(json.dumps({**label, "error": f"stopped after {timeout:.0f} s"}), flush=True)
+    return
   lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
   if out.returncode or not lines:
     error = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "no output"

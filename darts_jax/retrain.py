@@ -69,6 +69,8 @@ def config_schema(space_name: str) -> dict:
     network["setting"] = cs.one_of(tuple(darts_network.SETTINGS), "network setting")
   return {
       "seed": cs.integer(0), "tensorboard": cs.boolean, "distributed": cs.boolean,
+      "compute_dtype": cs.one_of(("float32", "bfloat16"), "compute dtype"),
+      "matmul_precision": cs.one_of(("default", "high", "highest"), "matmul precision"),
       "genotype": cs.text, "ops": cs.sequence_of(cs.registered_op),
       "ops_module": cs.text, "network": network, "data": data.config_schema(),
       "select_on_val": cs.boolean, "batch_size": cs.integer(1), "eval_batch_size": cs.integer(1),
@@ -111,13 +113,16 @@ def make_train_step(graphdef, config: ml_collections.ConfigDict, tx: optax.Gradi
   """``step(state, batch, drop_rate) -> (state, metrics)``: smoothed cross entropy, plus the
   auxiliary head's loss times its weight, with drop-path at the given (traced) rate."""
   with_auxiliary = config.auxiliary_weight > 0
+  dtype = config.get("compute_dtype", "float32")
 
   def loss(weights, stats, batch, key, drop_rate):
     model = nnx.merge(graphdef, weights, stats, copy=True)
     kwargs = {"drop_path": DropPath(key, drop_rate)} if config.drop_path > 0 else {}
-    outputs = model(batch["image"], with_auxiliary=True, **kwargs) if with_auxiliary else (
-        model(batch["image"], **kwargs), None)
-    logits, auxiliary_logits = outputs
+    images = batch["image"].astype(dtype)
+    outputs = model(images, with_auxiliary=True, **kwargs) if with_auxiliary else (
+        model(images, **kwargs), None)
+    # Activations in ``compute_dtype``; the loss, weights and their gradients in float32.
+    logits, auxiliary_logits = jax.tree.map(lambda x: x.astype(jnp.float32), outputs)
     labels = optax.smooth_labels(jax.nn.one_hot(batch["label"], logits.shape[-1]),
                                  config.label_smoothing)
     value = optax.softmax_cross_entropy(logits, labels).mean()
@@ -250,7 +255,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     for index in range(steps_per_epoch):
       if compiled is None:
         started = time.time()
-        compiled = train_step.lower(state, batch, drop_rate).compile()
+        with jax.default_matmul_precision(config.get("matmul_precision", "highest")):
+          compiled = train_step.lower(state, batch, drop_rate).compile()
         progress.compiled(time.time() - started)
         report(f"compiled the training step in {progress.compile_seconds:.1f}s (not counted in "
                "ETAs)")

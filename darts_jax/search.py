@@ -45,12 +45,13 @@ class SearchResult:
 STEP_ORDERS = ("alphas_first", "weights_first")
 
 
-def mixing_loss(graphdef):
+def mixing_loss(graphdef, compute_dtype: str = "float32"):
   """``loss(mixing, arch, weights, stats, batch) -> (loss, (new_stats, logits))``: the supernet's
-  cross entropy with its cells mixing by the given weights."""
+  cross entropy with its cells mixing by the given weights. Activations are ``compute_dtype``;
+  weights, BatchNorm statistics, the loss and every gradient stay float32."""
   def loss(mixing, arch, weights, stats, batch):
     model = nnx.merge(graphdef, arch, weights, stats, copy=True)
-    logits = model(batch["image"], mixing)
+    logits = model(batch["image"].astype(compute_dtype), mixing).astype(jnp.float32)
     value = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
     return value, (nnx.state(model, nnx.BatchStat), logits)
   return loss
@@ -61,10 +62,10 @@ def alphas_in(arch) -> dict[str, jax.Array]:
   return dict(nnx.to_pure_dict(arch)["alphas"])
 
 
-def cross_entropy_loss(graphdef, relax=methods.softmax_all):
+def cross_entropy_loss(graphdef, relax=methods.softmax_all, compute_dtype: str = "float32"):
   """``loss(arch, weights, stats, batch, key=None, hyper=None) -> (loss, (new_stats, logits))`` of
   a split supernet whose cells mix by ``relax(alphas, key, hyper)`` (a method's relaxation)."""
-  forward = mixing_loss(graphdef)
+  forward = mixing_loss(graphdef, compute_dtype)
 
   def loss(arch, weights, stats, batch, key=None, hyper=None):
     return forward(relax(alphas_in(arch), key, hyper or {}), arch, weights, stats, batch)
@@ -92,8 +93,9 @@ def make_steps(graphdef, config: ml_collections.ConfigDict, schedule,
   step leaves weights and BatchNorm statistics untouched; a weight step leaves alphas untouched.
   Both take an optional PRNG ``key`` (default: the state's) and the schedules' ``hyper`` values."""
   method = method or method_of(config)
-  forward = mixing_loss(graphdef)
-  loss = cross_entropy_loss(graphdef, method.relax)
+  dtype = config.get("compute_dtype", "float32")
+  forward = mixing_loss(graphdef, dtype)
+  loss = cross_entropy_loss(graphdef, method.relax, dtype)
   hypergradient = architects.get(config.architect)
   alpha_tx, weight_tx = optimizers(config, schedule)
   cost_penalty = objective.search_penalty(config)  # None unless config.cost.weight is set
@@ -145,7 +147,7 @@ def make_steps(graphdef, config: ml_collections.ConfigDict, schedule,
 def make_joint_step(graphdef, config, schedule, method: methods.Method):
   """SNAS-style: weights and alphas descend one training-batch loss (the alphas' with the method's
   penalty and the config's cost term, as the alpha step has them) from the same forward pass."""
-  loss = cross_entropy_loss(graphdef, method.relax)
+  loss = cross_entropy_loss(graphdef, method.relax, config.get("compute_dtype", "float32"))
   alpha_tx, weight_tx = optimizers(config, schedule)
   cost_penalty = objective.search_penalty(config)  # None unless config.cost.weight is set
 
@@ -274,6 +276,8 @@ def config_schema() -> dict:
   """The fields of a search config (``config_schema.check``)."""
   return {
       "seed": cs.integer(0), "tensorboard": cs.boolean, "distributed": cs.boolean,
+      "compute_dtype": cs.one_of(("float32", "bfloat16"), "compute dtype"),
+      "matmul_precision": cs.one_of(("default", "high", "highest"), "matmul precision"),
       "space": cs.one_of(spaces.names, "search space"),
       "ops": cs.sequence_of(cs.registered_op), "ops_module": cs.text,
       "network": cs.section(lambda c: cs.keyword_arguments(
@@ -364,8 +368,10 @@ def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> Se
     batches = parallel.shard_batch((next(train), next(val)), mesh)
     for index in range(steps_per_epoch):
       if step is None:
-        step = _compile(compiling.jit(make_search_step(graphdef, config, schedule, method),
-                                      donate_argnums=0), state, *batches, hyper, progress, report)
+        with jax.default_matmul_precision(config.get("matmul_precision", "highest")):
+          step = _compile(compiling.jit(make_search_step(graphdef, config, schedule, method),
+                                        donate_argnums=0), state, *batches, hyper, progress,
+                          report)
         epoch_start = time.time()
       state, metrics = step(state, *batches, hyper)
       if index + 1 < steps_per_epoch:  # the next batches travel while this step runs

@@ -26,8 +26,10 @@ from darts_jax import (architects, compiling, genotypes, methods, optim, pytorch
 GOLDEN = pathlib.Path(os.environ.get("DARTS_JAX_GOLDEN")
                       or pathlib.Path(__file__).resolve().parent / "golden")
 RTOL = 1e-10
-# Each program here runs once on a tiny batch: compile without LLVM optimization (2-3x faster).
-jit = functools.partial(jax.jit, compiler_options=compiling.QUICK_COMPILE)
+# Each program here runs once on a tiny batch: on CPU, compile without LLVM optimization (2-3x
+# faster). The suite (benchmarks/suite.py) runs these tests on accelerators too.
+jit = functools.partial(jax.jit, compiler_options=compiling.QUICK_COMPILE) if (
+    jax.default_backend() == "cpu") else jax.jit
 
 
 @pytest.fixture(scope="module", autouse=True)

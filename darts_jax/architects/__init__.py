@@ -67,6 +67,13 @@ def second_order_fd(loss_fn, arch, weights, train_batch, val_batch, *, virtual_s
   """The DARTS paper's approximation: the mixed second derivative by a central difference around
   the current weights, with step ``epsilon / ||v||`` (quark0/darts ``architect.py``; matches its
   recorded values to 1e-10, ``tests/golden_test.py``)."""
+  # A central difference amplifies rounding by 1/radius: its matmuls run at full float32 precision
+  # whatever the run's default (TF32 on GPUs would swamp the difference).
+  with jax.default_matmul_precision("highest"):
+    return _second_order_fd(loss_fn, arch, weights, train_batch, val_batch, virtual_step, epsilon)
+
+
+def _second_order_fd(loss_fn, arch, weights, train_batch, val_batch, virtual_step, epsilon):
   grad_arch, direction, val = _unrolled_val_grads(loss_fn, arch, weights, train_batch, val_batch,
                                                   virtual_step)
   norm = optax.tree.norm(direction)

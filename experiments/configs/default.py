@@ -9,6 +9,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.seed = 0
   c.tensorboard = True  # also write metrics.jsonl's records as TensorBoard events in <workdir>/tb
   c.distributed = False  # True: one process per host, jax.distributed.initialize() (README)
+  # Activations in bfloat16 or float32; weights, optimizer states, BatchNorm statistics, the loss and
+  # the gradients stay float32. Float32 matmuls at "highest" precision (no TF32 on GPUs) unless set.
+  c.compute_dtype = "float32"
+  c.matmul_precision = "highest"
   c.space = "darts_cnn"
   c.ops = ()  # empty: the space's standard op set
   c.ops_module = ""  # modules (comma-separated) that register custom ops, imported first
