@@ -275,8 +275,8 @@ def _option_schema(config) -> dict | None:
 def config_schema() -> dict:
   """The fields of a search config (``config_schema.check``)."""
   return {
-      "seed": cs.integer(0), "tensorboard": cs.boolean, "distributed": cs.boolean,
-      "compute_dtype": cs.one_of(("float32", "bfloat16"), "compute dtype"),
+      "seed": cs.integer(0), "num_seeds": cs.integer(1), "tensorboard": cs.boolean,
+      "distributed": cs.boolean, "compute_dtype": cs.one_of(("float32", "bfloat16"), "compute dtype"),
       "matmul_precision": cs.one_of(("default", "high", "highest"), "matmul precision"),
       "space": cs.one_of(spaces.names, "search space"),
       "ops": cs.sequence_of(cs.registered_op), "ops_module": cs.text,
@@ -318,6 +318,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
   and writes ``data.json``, ``metrics.jsonl`` and ``genotype.json``. The config is checked and the
   workdir checked (``workdir.check``) before anything is read or written."""
   check_config(config)
+  if config.get("num_seeds", 1) > 1:
+    from darts_jax import multi_seed  # (it builds on this module)
+    return multi_seed.run(config, workdir, report)
   method = method_of(config)
   if method.driver is not None:
     return method.driver(config, workdir, report, _search)

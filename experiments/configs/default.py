@@ -7,6 +7,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """``arg`` may be 'quick' for a smoke-test-sized run."""
   c = ml_collections.ConfigDict()
   c.seed = 0
+  c.num_seeds = 1  # S > 1: seeds seed..seed+S-1 searched at once in one compiled program
   c.tensorboard = True  # also write metrics.jsonl's records as TensorBoard events in <workdir>/tb
   c.distributed = False  # True: one process per host, jax.distributed.initialize() (README)
   # Activations in bfloat16 or float32; weights, optimizer states, BatchNorm statistics, the loss and
