@@ -206,10 +206,10 @@ def test_config_recipes():
 
 def test_tiny_nb201_search_finishes_with_a_genotype_from_the_dirichlet_mean(tmp_path):
   config = drnas_config.get_config("nb201,quick")
-  config.epochs, config.tensorboard = 2, False
+  config.tensorboard = False  # one epoch (the quick config's)
   config.diagnostics.hessian_iterations = 0  # test_hessian_vector_products_pass_through_a_draw
   result = search.run(config, str(tmp_path), report=lambda _: None)
-  assert [r["epoch"] for r in result.history] == [0, 1]
+  assert [r["epoch"] for r in result.history] == [0]
   for record in result.history:
     numbers = [v for v in record.values() if isinstance(v, (int, float))]
     assert all(math.isfinite(v) for v in numbers), record

@@ -144,10 +144,10 @@ def test_config_recipes_search_without_none():
 
 def test_tiny_nb201_search_finishes_with_a_thresholded_genotype(tmp_path):
   config = fair_darts_config.get_config("nb201,quick")
-  config.epochs, config.tensorboard = 2, False
+  config.tensorboard = False  # one epoch (the quick config's)
   config.diagnostics.hessian_iterations = 0
   result = search.run(config, str(tmp_path), report=lambda _: None)
-  assert [r["epoch"] for r in result.history] == [0, 1]
+  assert [r["epoch"] for r in result.history] == [0]
   for record in result.history:
     numbers = [v for v in record.values() if isinstance(v, (int, float))]
     assert all(math.isfinite(v) for v in numbers), record
