@@ -13,7 +13,7 @@ import numpy as np
 from flax import nnx
 from jax.ad_checkpoint import checkpoint_name
 
-from darts_jax.ops.kernels import cpu as cpu_kernels
+from darts_jax.ops import kernels
 
 # PyTorch BatchNorm momentum 0.1 is Flax momentum 0.9 (Flax keeps 0.9 of the running value).
 BN_MOMENTUM = 0.9
@@ -93,8 +93,8 @@ class Conv(nnx.Module):
     self.depthwise = depthwise
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    y = cpu_kernels.conv2d(x, self.kernel[...].astype(x.dtype), stride=self.stride,
-                           padding=self.padding, dilation=self.dilation, depthwise=self.depthwise)
+    y = kernels.conv2d(x, self.kernel[...].astype(x.dtype), stride=self.stride,
+                       padding=self.padding, dilation=self.dilation, depthwise=self.depthwise)
     return checkpoint_name(y, SAVED)
 
 
