@@ -5,7 +5,8 @@
 Prints one JSON line per (mode, batch size): build/trace/compile seconds, median/min/max step seconds
 after one warm-up step, peak RSS (each case runs in its own process) and ``n_params`` (weights only).
 Modes: ``weights_only`` (a weight step), ``first_order``, ``second_order``, ``second_order_fd``
-(a full search step: alpha step then weight step).
+(a full search step: alpha step then weight step). ``--method`` times a DARTS-family method's step
+(darts_jax/methods), e.g. ``--method=gdas --modes=first_order`` against ``--method=darts``.
 """
 
 import json
@@ -22,6 +23,7 @@ _STEPS = flags.DEFINE_integer("steps", 5, "Timed steps after one warm-up step.")
 _LAYERS = flags.DEFINE_integer("layers", 8, "Cells in the supernet.")
 _CHANNELS = flags.DEFINE_integer("channels", 16, "Initial channels.")
 _REMAT = flags.DEFINE_bool("remat", False, "Rematerialize each cell in the backward pass.")
+_METHOD = flags.DEFINE_string("method", "darts", "The method (darts_jax/methods) whose step runs.")
 _CASE = flags.DEFINE_string("case", None, "Internal: run one 'mode:batch' case in this process.")
 
 
@@ -31,6 +33,7 @@ def _config(mode: str, batch_size: int):
   c.network.channels, c.network.layers, c.batch_size = _CHANNELS.value, _LAYERS.value, batch_size
   c.network.remat = _REMAT.value
   c.architect = "first_order" if mode == "weights_only" else mode
+  c.method = _METHOD.value
   return c
 
 
@@ -68,7 +71,8 @@ def run_case(mode: str, batch_size: int) -> dict:
   step, state, batch, build = build_case(mode, batch_size)
   n_params = variables.count_weights(state.weights)
   timing = time_step(step, state, batch, batch, steps=_STEPS.value)
-  return {"mode": mode, "batch_size": batch_size, "build_s": round(build, 2), **timing,
+  return {"mode": mode, "method": _METHOD.value, "batch_size": batch_size,
+          "build_s": round(build, 2), **timing,
           "peak_rss_gib": peak_rss_gib(), "peak_device_gib": peak_device_gib(),
           "n_params": n_params, "device": str(jax.devices()[0]),
           "layers": _LAYERS.value, "channels": _CHANNELS.value, "remat": _REMAT.value}
@@ -84,8 +88,9 @@ def main(argv):
     for mode in _MODES.value:
       run_isolated("benchmarks.search_step", f"{mode}:{batch_size}",
                    [f"--steps={_STEPS.value}", f"--layers={_LAYERS.value}",
-                    f"--channels={_CHANNELS.value}", f"--remat={_REMAT.value}"],
-                   {"mode": mode, "batch_size": int(batch_size)})
+                    f"--channels={_CHANNELS.value}", f"--remat={_REMAT.value}",
+                    f"--method={_METHOD.value}"],
+                   {"mode": mode, "method": _METHOD.value, "batch_size": int(batch_size)})
 
 
 if __name__ == "__main__":
