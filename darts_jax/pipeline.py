@@ -41,7 +41,11 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> dic
   retrain_config = config.retrain.copy_and_resolve_references()
   with retrain_config.unlocked():
     retrain_config.genotype = os.path.join(workdir, "search", "genotype.json")
-    retrain_config.ops = tuple(config.search.ops)
+    # The search's op set plus any op its genotype uses beyond it (FairDARTS marks dropped edges
+    # 'none', an op its search set leaves out).
+    searched = tuple(config.search.ops)
+    retrain_config.ops = searched + tuple(sorted(found.genotype.ops() - set(searched))) if (
+        searched and callable(found.genotype.ops)) else searched
     retrain_config.ops_module = config.search.get("ops_module", "")
   trained = retrain.train_and_evaluate(retrain_config, os.path.join(workdir, "retrain"),
                                        report=report)

@@ -1,7 +1,8 @@
 """Relaxations: pure functions mapping alphas (``[..., num_ops]``) to mixing weights.
 
-Each takes ``(alphas, key)`` so stochastic relaxations (GDAS, SNAS, DrNAS) plug into the same slot;
-deterministic ones ignore the key. The network never knows which relaxation produced its weights.
+Each takes ``(alphas, key)``; these deterministic ones ignore the key. The DARTS-family methods
+(``darts_jax/methods``: GDAS, SNAS, DrNAS, ...) bring their own, stochastic ones. The network never
+knows which relaxation produced its weights.
 """
 
 from collections.abc import Callable

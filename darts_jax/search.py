@@ -100,17 +100,25 @@ def make_steps(graphdef, config: ml_collections.ConfigDict, schedule,
   alpha_tx, weight_tx = optimizers(config, schedule)
   cost_penalty = objective.search_penalty(config)  # None unless config.cost.weight is set
 
+  def penalties(key, hyper):
+    """``arch -> scalar``: the method's and the cost's penalties on the alphas (0 without any)."""
+    def value(a):
+      total = 0.0
+      if method.alpha_penalty is not None:
+        total = total + method.alpha_penalty(alphas_in(a), method.relax(alphas_in(a), key, hyper),
+                                             hyper)
+      if cost_penalty is not None:
+        total = total + cost_penalty(a)
+      return total
+    return value
+
   def alpha_loss(stats, key, hyper):
     """``(arch, weights, batch) -> (loss, aux)`` the alphas descend: BatchNorm statistics frozen,
     plus the method's and the cost's penalties."""
-    def value(a, w, b):
-      return loss(a, w, stats, b, key, hyper)
-    if method.alpha_penalty is not None:
-      value = objective.with_penalty(value, lambda a: method.alpha_penalty(
-          alphas_in(a), method.relax(alphas_in(a), key, hyper), hyper))
-    if cost_penalty is not None:
-      value = objective.with_penalty(value, cost_penalty)
-    return value
+    value = lambda a, w, b: loss(a, w, stats, b, key, hyper)
+    if method.alpha_penalty is None and cost_penalty is None:
+      return value
+    return objective.with_penalty(value, penalties(key, hyper))
 
   def alpha_step(state: SearchState, train_batch, val_batch, key=None, hyper=None):
     key, hyper = state.key if key is None else key, hyper or {}
@@ -119,9 +127,14 @@ def make_steps(graphdef, config: ml_collections.ConfigDict, schedule,
     grads, (val_loss, (_, logits)) = hypergradient(
         alpha_loss(state.stats, key, hyper), state.arch, state.weights, train_batch, val_batch,
         virtual_step=virtual)
+    penalty = penalties(key, hyper)(state.arch)  # depends on the alphas only
     updates, arch_opt = alpha_tx.update(grads, state.arch_opt, state.arch)
     state = state._replace(arch=optax.apply_updates(state.arch, updates), arch_opt=arch_opt)
-    return state, {"val_loss": val_loss, "val_acc": _accuracy(logits, val_batch["label"])}
+    # val_loss is the cross entropy; the penalties are reported on their own.
+    metrics = {"val_loss": val_loss - penalty, "val_acc": _accuracy(logits, val_batch["label"])}
+    if method.alpha_penalty is not None or cost_penalty is not None:
+      metrics["alpha_penalty"] = penalty
+    return state, metrics
 
   def weight_loss(weights, state, batch, key, hyper):
     if method.perturb is None:
