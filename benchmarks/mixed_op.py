@@ -3,6 +3,7 @@ and vectorized (default: the 8 input edges of a first-stage cell of the paper's 
 32x32x16).
 
   python -m benchmarks.mixed_op --ops=sep_conv_3x3,max_pool_3x3 --edges=8 --batch_size=64
+  python -m benchmarks.mixed_op --ops=sep_conv_3x3,dil_conv_5x5 --batch_size=16 --impl=lax
 
 Prints one JSON line per op: compile seconds and median/min/max seconds of the gradient of a scalar
 loss with respect to the op's weights and its input. Use it to see which op dominates a search step
@@ -23,6 +24,8 @@ _SIZE = flags.DEFINE_integer("size", 32, "Height and width.")
 _CHANNELS = flags.DEFINE_integer("channels", 16, "Channels.")
 _STRIDE = flags.DEFINE_integer("stride", 1, "1 (normal cell) or 2 (reduction cell).")
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed calls after one warm-up call.")
+_IMPL = flags.DEFINE_enum("impl", "auto", ["auto", "cpu", "lax"],
+                          "Convolution kernels (ops.conv_implementation): auto picks by backend.")
 
 
 def run_op(name: str) -> dict:
@@ -31,6 +34,7 @@ def run_op(name: str) -> dict:
   import jax.numpy as jnp
   from flax import nnx
 
+  from darts_jax import ops
   from darts_jax.supernet import mixed
 
   op = mixed.stacked_op(name, _CHANNELS.value, _STRIDE.value, _EDGES.value, affine=False,
@@ -48,8 +52,9 @@ def run_op(name: str) -> dict:
   def step(variables, x):  # state-passing form for time_step; the variables stay the same
     return variables, gradient(variables, x)
 
-  timing = time_step(step, variables, x, steps=_STEPS.value)
-  return {"op": name, "edges": _EDGES.value, "batch_size": _BATCH_SIZE.value,
+  with ops.conv_implementation(_IMPL.value):  # read when time_step traces the step
+    timing = time_step(step, variables, x, steps=_STEPS.value)
+  return {"op": name, "impl": _IMPL.value, "edges": _EDGES.value, "batch_size": _BATCH_SIZE.value,
           "size": _SIZE.value, "channels": _CHANNELS.value, "stride": _STRIDE.value,
           "compile_s": timing["compile_s"], "median_s": timing["step_median_s"],
           "min_s": timing["step_min_s"], "max_s": timing["step_max_s"],
