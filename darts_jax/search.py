@@ -19,6 +19,7 @@ from darts_jax import (architects, checkpoint, compiling, data, diagnostics, gen
 from darts_jax import config_schema as cs
 from darts_jax import progress as progress_lib
 from darts_jax import workdir as workdir_lib
+from darts_jax.supernet import mixed
 from darts_jax.cost import objective
 
 
@@ -275,6 +276,17 @@ def discretize(space, alphas: dict[str, np.ndarray], method: methods.Method | No
   return rule(space, weights), weights
 
 
+def _network_schema(config) -> dict | None:
+  """The keyword arguments of the space's supernet (None for a space without one)."""
+  if config.space not in supernet.SUPERNETS:
+    return None
+  schema = cs.keyword_arguments(supernet.SUPERNETS[config.space],
+                                exclude=("self", "space", "rngs", "num_classes", "in_channels"))
+  if "recompute" in schema:
+    schema["recompute"] = cs.one_of(mixed.RECOMPUTE, "recompute policy")
+  return schema
+
+
 def _option_schema(config) -> dict | None:
   """The method's options, checked by their defaults' types."""
   name = config.get("method", "darts")
@@ -293,10 +305,7 @@ def config_schema() -> dict:
       "matmul_precision": cs.one_of(("default", "high", "highest"), "matmul precision"),
       "space": cs.one_of(spaces.names, "search space"),
       "ops": cs.sequence_of(cs.registered_op), "ops_module": cs.text,
-      "network": cs.section(lambda c: cs.keyword_arguments(
-          supernet.SUPERNETS[c.space], exclude=("self", "space", "rngs", "num_classes",
-                                                "in_channels")) if c.space in supernet.SUPERNETS
-          else None),
+      "network": cs.section(_network_schema),
       "data": data.config_schema(), "batch_size": cs.integer(1), "epochs": cs.integer(1),
       "architect": cs.one_of(architects.names, "architect"),
       "method": cs.one_of(methods.names, "method"), "method_options": cs.section(_option_schema),

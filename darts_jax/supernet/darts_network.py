@@ -11,7 +11,7 @@ from flax import nnx
 
 from darts_jax import genotypes, ops
 from darts_jax.spaces.darts_cnn import DartsCNN
-from darts_jax.supernet import arch, staging
+from darts_jax.supernet import arch, mixed, staging
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +145,7 @@ class SearchCell(nnx.Module):
   BatchNorm, as the reference search cell does."""
 
   def __init__(self, space: DartsCNN, plan: CellPlan, *, pool_batchnorm: bool = True,
-               rngs: nnx.Rngs):
+               save_marked: bool = True, rngs: nnx.Rngs):
     self.label = plan.label
     self.multiplier = space.multiplier
     self.preprocess = Preprocess(plan, affine=False, rngs=rngs)
@@ -154,7 +154,7 @@ class SearchCell(nnx.Module):
         lambda e: space.edge_index(*e), num_inputs=2,
         stride=lambda e: 2 if plan.reduction and e[1] < 2 else 1,
         batchnorm_after=tuple(n for n in space.op_names if pool_batchnorm and "pool" in n),
-        rngs=rngs)
+        save_marked=save_marked, rngs=rngs)
 
   def __call__(self, s0: jax.Array, s1: jax.Array, weights: jax.Array) -> jax.Array:
     """``weights``: this cell type's relaxed alphas, ``[edges, ops]``."""
@@ -237,18 +237,21 @@ class DartsSupernet(arch.DefaultMixing, DartsNetwork):
   """The DARTS search network; its alphas (one ``[edges, ops]`` group per cell type) are ArchParams.
 
   ``pool_batchnorm=False`` leaves the pools' outputs unnormalized (a deviation from the reference,
-  for ablations)."""
+  for ablations). ``recompute``: what the backward pass recomputes (``mixed.RECOMPUTE``);
+  ``remat=True`` is the "cell" policy."""
 
   def __init__(self, space: DartsCNN, *, channels: int = 16, layers: int = 8,
                num_classes: int = 10, in_channels: int = 3, stem_multiplier: int = 3,
-               pool_batchnorm: bool = True, remat: bool = False, rngs: nnx.Rngs):
+               pool_batchnorm: bool = True, recompute: str = "auto", remat: bool = False,
+               rngs: nnx.Rngs):
+    recompute = "cell" if remat else mixed.resolve_recompute(recompute)
     stem_channels = stem_multiplier * channels
     plans = cell_plans(channels, layers, stem_channels=stem_channels, multiplier=space.multiplier)
     super().__init__(CifarStem(in_channels, stem_channels, rngs=rngs),
-                     [SearchCell(space, plan, pool_batchnorm=pool_batchnorm, rngs=rngs)
-                      for plan in plans],
+                     [SearchCell(space, plan, pool_batchnorm=pool_batchnorm,
+                                 save_marked=recompute == "ops", rngs=rngs) for plan in plans],
                      in_channels=in_channels, out_channels=space.multiplier * plans[-1].channels,
-                     num_classes=num_classes, remat=remat, rngs=rngs)
+                     num_classes=num_classes, remat=recompute == "cell", rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)
 
 

@@ -43,24 +43,40 @@ def stacked_op(name: str, channels: int, stride: int, num_edges: int, *, affine:
 
 _SAVE_MARKED = jax.checkpoint_policies.save_only_these_names(ops.SAVED)
 
+# What the backward pass recomputes: "ops" keeps only what each op marks ``ops.SAVED`` (conv outputs,
+# max-pool winners) and recomputes BatchNorm, ReLU and padding (a 3-cell search step's saved
+# activations 5.6 -> 1.6 GiB on CPU); "none" keeps everything (fastest where memory allows); "cell"
+# keeps only each cell's inputs (``nnx.remat`` per cell, in the network). "auto" is "ops" on CPU,
+# where RAM bounds the batch, and "none" on accelerators.
+RECOMPUTE = ("auto", "none", "ops", "cell")
 
-@functools.partial(jax.jit, static_argnums=0)
-def _apply_pure(graphdef: nnx.GraphDef, state: nnx.State, x: jax.Array):
+
+def resolve_recompute(recompute: str) -> str:
+  if recompute not in RECOMPUTE:
+    raise ValueError(f"unknown recompute policy {recompute!r}; choose one of {RECOMPUTE}")
+  if recompute == "auto":
+    return "ops" if jax.default_backend() == "cpu" else "none"
+  return recompute
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _apply_pure(graphdef: nnx.GraphDef, state: nnx.State, x: jax.Array, save_marked: bool = True):
   """``(y, new_state)`` of a stacked op, vectorized over edges. Jitted on the graph structure, so
   groups of the same op at the same shapes (every cell of a stage, the alpha and the weight step)
-  share one trace instead of retracing the op. The backward pass keeps only the values each op
-  marks ``ops.SAVED`` and recomputes the rest."""
-  @functools.partial(jax.checkpoint, policy=_SAVE_MARKED)
+  share one trace instead of retracing the op. With ``save_marked`` the backward pass keeps only
+  the values each op marks ``ops.SAVED`` and recomputes the rest."""
   def one_edge(edge_state, edge_x):
     op = nnx.merge(graphdef, edge_state, copy=True)
     return op(edge_x), nnx.state(op)
+  if save_marked:
+    one_edge = jax.checkpoint(one_edge, policy=_SAVE_MARKED)
   return jax.vmap(one_edge)(state, x)
 
 
-def apply_stacked(op: nnx.Module, x: jax.Array) -> jax.Array:
+def apply_stacked(op: nnx.Module, x: jax.Array, *, save_marked: bool = True) -> jax.Array:
   """Applies a stacked op to ``x[e]`` edge by edge (vectorized), updating its BatchNorm statistics."""
   graphdef, state = nnx.split(op)
-  y, new_state = _apply_pure(graphdef, state, x)
+  y, new_state = _apply_pure(graphdef, state, x, save_marked)
   nnx.update(op, new_state)
   return y
 
@@ -120,12 +136,13 @@ class MixedOp(nnx.Module):
   """``num_edges`` edges, each a weighted sum over the same candidate ops (search BN: non-affine).
 
   The ops named in ``batchnorm_after`` get a non-affine BatchNorm on their output (the DARTS
-  search cell's pools)."""
+  search cell's pools). ``save_marked``: the "ops" recompute policy (``RECOMPUTE``)."""
 
   def __init__(self, op_names: Sequence[str], channels: int, stride: int, num_edges: int, *,
-               batchnorm_after: Sequence[str] = (), rngs: nnx.Rngs):
+               batchnorm_after: Sequence[str] = (), save_marked: bool = True, rngs: nnx.Rngs):
     self.op_names = tuple(op_names)
     self.num_edges = num_edges
+    self.save_marked = save_marked
     self.ops = nnx.List([stacked_op(name, channels, stride, num_edges, affine=False,
                                     batchnorm=name in batchnorm_after, rngs=rngs)
                          for name in self.op_names])
@@ -140,7 +157,8 @@ class MixedOp(nnx.Module):
       return self._sampled(x, weights.weights)
     out = 0.0
     for k, op in enumerate(self.ops):
-      out = out + weights[:, k, None, None, None, None].astype(x.dtype) * apply_stacked(op, x)
+      out = out + weights[:, k, None, None, None, None].astype(x.dtype) * apply_stacked(
+          op, x, save_marked=self.save_marked)
     return out
 
   def _sampled(self, x: jax.Array, weights: jax.Array) -> jax.Array:

@@ -7,7 +7,7 @@ from flax import nnx
 
 from darts_jax import genotypes, ops
 from darts_jax.spaces.nb201 import NB201
-from darts_jax.supernet import arch, staging
+from darts_jax.supernet import arch, mixed, staging
 
 
 class ResidualReduction(nnx.Module):
@@ -28,13 +28,14 @@ class ResidualReduction(nnx.Module):
 class SearchCell(nnx.Module):
   """Node j = sum over i < j of a mixed op on node i, the edges run in stages of 2 (``staging``)."""
 
-  def __init__(self, space: NB201, channels: int, *, rngs: nnx.Rngs):
+  def __init__(self, space: NB201, channels: int, *, save_marked: bool = True, rngs: nnx.Rngs):
     self.label = "cell"
     # staging numbers nodes after the input: NB201 node j is staged node j - 1.
     edges = [(j - 1, i) for j in range(1, space.num_nodes) for i in range(j)]
     self.edges = staging.StagedEdges(
         space.op_names, channels, staging.edge_stages(edges, num_inputs=1, size=2),
-        lambda e: space.edge_index(e[0] + 1, e[1]), num_inputs=1, stride=lambda e: 1, rngs=rngs)
+        lambda e: space.edge_index(e[0] + 1, e[1]), num_inputs=1, stride=lambda e: 1,
+        save_marked=save_marked, rngs=rngs)
 
   def __call__(self, x: jax.Array, weights: jax.Array) -> jax.Array:
     return self.edges([x], weights)[-1]
@@ -91,8 +92,14 @@ class NB201Supernet(arch.DefaultMixing, NB201Network):
   """The NAS-Bench-201 search network (C=16, N=5 in the benchmark's protocol); alphas are ArchParams."""
 
   def __init__(self, space: NB201, *, channels: int = 16, cells_per_stage: int = 5,
-               num_classes: int = 10, in_channels: int = 3, rngs: nnx.Rngs):
-    super().__init__(lambda c: SearchCell(space, c, rngs=rngs), channels=channels,
+               num_classes: int = 10, in_channels: int = 3, recompute: str = "auto",
+               rngs: nnx.Rngs):
+    recompute = mixed.resolve_recompute(recompute)
+    if recompute == "cell":
+      raise ValueError("the NAS-Bench-201 supernet recomputes per op or not at all: set "
+                       "--config.network.recompute to 'ops' or 'none'")
+    super().__init__(lambda c: SearchCell(space, c, save_marked=recompute == "ops", rngs=rngs),
+                     channels=channels,
                      cells_per_stage=cells_per_stage, num_classes=num_classes,
                      in_channels=in_channels, rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)

@@ -56,14 +56,15 @@ class StagedEdges(nnx.Module):
 
   def __init__(self, op_names: Sequence[str], channels: int, stages: Sequence[tuple[Edge, ...]],
                rows: Callable[[Edge], int], num_inputs: int, *, stride: Callable[[Edge], int],
-               batchnorm_after: Sequence[str] = (), rngs: nnx.Rngs):
+               batchnorm_after: Sequence[str] = (), save_marked: bool = True, rngs: nnx.Rngs):
     """``rows(edge)``: the edge's alpha row; ``stride(edge)``: 2 on strided input edges, else 1
     (one stride per stage); ``batchnorm_after``: ops whose output gets a BatchNorm."""
     self.stages, self.num_inputs = tuple(stages), num_inputs
     self.rows = tuple(tuple(rows(e) for e in stage) for stage in self.stages)
     self.nodes_done = nodes_done_after(self.stages)
     self.groups = nnx.List([MixedOp(op_names, channels, stride(stage[0]), len(stage),
-                                    batchnorm_after=batchnorm_after, rngs=rngs)
+                                    batchnorm_after=batchnorm_after, save_marked=save_marked,
+                                    rngs=rngs)
                             for stage in self.stages])
 
   def __call__(self, inputs: Sequence[jax.Array], weights: jax.Array) -> list[jax.Array]:

@@ -18,7 +18,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.ops = ()  # empty: the space's standard op set
   c.ops_module = ""  # modules (comma-separated) that register custom ops, imported first
   # pool_batchnorm: a non-affine BN after each pool candidate, as quark0/darts model_search.py.
-  c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3, "pool_batchnorm": True})
+  # recompute: what the backward pass recomputes, none | ops | cell; auto is ops on CPU (RAM bounds
+  # the batch), none on accelerators.
+  c.network = ml_collections.ConfigDict({"channels": 8, "layers": 3, "pool_batchnorm": True,
+                                         "recompute": "auto"})
   c.data = dataset("digits")
   c.batch_size = 64
   c.epochs = 10
