@@ -20,7 +20,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from darts_jax import (checkpoint, compiling, data, genotypes, optim, parallel, runlog, spaces,
+from darts_jax import (checkpoint, compiling, data, genotypes, optim, parallel, precision, runlog, spaces,
                        supernet, variables)
 from darts_jax import config_schema as cs
 from darts_jax import progress as progress_lib
@@ -69,7 +69,7 @@ def config_schema(space_name: str) -> dict:
     network["setting"] = cs.one_of(tuple(darts_network.SETTINGS), "network setting")
   return {
       "seed": cs.integer(0), "tensorboard": cs.boolean, "distributed": cs.boolean,
-      "compute_dtype": cs.one_of(("float32", "bfloat16"), "compute dtype"),
+      "compute_dtype": cs.one_of(precision.DTYPES, "compute dtype"),
       "matmul_precision": cs.one_of(("default", "high", "highest"), "matmul precision"),
       "genotype": cs.text, "ops": cs.sequence_of(cs.registered_op),
       "ops_module": cs.text, "network": network, "data": data.config_schema(),
@@ -118,11 +118,11 @@ def make_train_step(graphdef, config: ml_collections.ConfigDict, tx: optax.Gradi
   def loss(weights, stats, batch, key, drop_rate):
     model = nnx.merge(graphdef, weights, stats, copy=True)
     kwargs = {"drop_path": DropPath(key, drop_rate)} if config.drop_path > 0 else {}
-    images = batch["image"].astype(dtype)
+    images = precision.activations(batch["image"], dtype)
     outputs = model(images, with_auxiliary=True, **kwargs) if with_auxiliary else (
         model(images, **kwargs), None)
     # Activations in ``compute_dtype``; the loss, weights and their gradients in float32.
-    logits, auxiliary_logits = jax.tree.map(lambda x: x.astype(jnp.float32), outputs)
+    logits, auxiliary_logits = precision.outputs(outputs)
     labels = optax.smooth_labels(jax.nn.one_hot(batch["label"], logits.shape[-1]),
                                  config.label_smoothing)
     value = optax.softmax_cross_entropy(logits, labels).mean()

@@ -15,7 +15,7 @@ import optax
 from flax import nnx
 
 from darts_jax import (architects, checkpoint, compiling, data, diagnostics, genotypes, methods,
-                       optim, parallel, runlog, spaces, supernet, variables)
+                       optim, parallel, precision, runlog, spaces, supernet, variables)
 from darts_jax import config_schema as cs
 from darts_jax import progress as progress_lib
 from darts_jax import workdir as workdir_lib
@@ -49,10 +49,10 @@ STEP_ORDERS = ("alphas_first", "weights_first")
 def mixing_loss(graphdef, compute_dtype: str = "float32"):
   """``loss(mixing, arch, weights, stats, batch) -> (loss, (new_stats, logits))``: the supernet's
   cross entropy with its cells mixing by the given weights. Activations are ``compute_dtype``;
-  weights, BatchNorm statistics, the loss and every gradient stay float32."""
+  weights, BatchNorm statistics, the loss and every gradient stay float32 (``precision``)."""
   def loss(mixing, arch, weights, stats, batch):
     model = nnx.merge(graphdef, arch, weights, stats, copy=True)
-    logits = model(batch["image"].astype(compute_dtype), mixing).astype(jnp.float32)
+    logits = precision.outputs(model(precision.activations(batch["image"], compute_dtype), mixing))
     value = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
     return value, (nnx.state(model, nnx.BatchStat), logits)
   return loss
@@ -301,7 +301,7 @@ def config_schema() -> dict:
   """The fields of a search config (``config_schema.check``)."""
   return {
       "seed": cs.integer(0), "num_seeds": cs.integer(1), "tensorboard": cs.boolean,
-      "distributed": cs.boolean, "compute_dtype": cs.one_of(("float32", "bfloat16"), "compute dtype"),
+      "distributed": cs.boolean, "compute_dtype": cs.one_of(precision.DTYPES, "compute dtype"),
       "matmul_precision": cs.one_of(("default", "high", "highest"), "matmul precision"),
       "space": cs.one_of(spaces.names, "search space"),
       "ops": cs.sequence_of(cs.registered_op), "ops_module": cs.text,

@@ -51,9 +51,13 @@ class BatchNorm(nnx.BatchNorm):
 
   It writes its statistics with ``set_value``: flax's indexed update checks the sharding of the new
   value, which on a tracer walks the whole traced program, once per BatchNorm (minutes of tracing for
-  a supernet)."""
+  a supernet). Statistics are kept in float32 (or wider) under a bfloat16 compute dtype."""
 
   def __call__(self, x: jax.Array) -> jax.Array:
+    # Statistics and normalization in float32 at least (bfloat16 activations are widened here and
+    # the output narrowed back); float32 and float64 inputs compute in their own dtype.
+    dtype = x.dtype
+    x = x.astype(jnp.promote_types(dtype, jnp.float32))
     axes = tuple(range(x.ndim - 1))
     if self.use_running_average:
       mean, var = self.mean.get_value(), self.var.get_value()
@@ -68,7 +72,7 @@ class BatchNorm(nnx.BatchNorm):
     y = (x - mean) * jax.lax.rsqrt(var + self.epsilon)
     if self.scale is not None:
       y = y * self.scale.get_value() + self.bias.get_value()
-    return y
+    return y.astype(dtype)
 
 
 def batch_norm(channels: int, *, affine: bool, rngs: nnx.Rngs) -> BatchNorm:
