@@ -145,7 +145,8 @@ class SearchCell(nnx.Module):
   BatchNorm, as the reference search cell does."""
 
   def __init__(self, space: DartsCNN, plan: CellPlan, *, pool_batchnorm: bool = True,
-               save_marked: bool = True, rngs: nnx.Rngs):
+               save_marked: bool = True, rngs: nnx.Rngs, **edge_options):
+    """``edge_options``: the mixed ops' static options (``staging.StagedEdges``)."""
     self.label = plan.label
     self.multiplier = space.multiplier
     self.preprocess = Preprocess(plan, affine=False, rngs=rngs)
@@ -154,10 +155,10 @@ class SearchCell(nnx.Module):
         lambda e: space.edge_index(*e), num_inputs=2,
         stride=lambda e: 2 if plan.reduction and e[1] < 2 else 1,
         batchnorm_after=tuple(n for n in space.op_names if pool_batchnorm and "pool" in n),
-        save_marked=save_marked, rngs=rngs)
+        save_marked=save_marked, rngs=rngs, **edge_options)
 
-  def __call__(self, s0: jax.Array, s1: jax.Array, weights: jax.Array) -> jax.Array:
-    """``weights``: this cell type's relaxed alphas, ``[edges, ops]``."""
+  def __call__(self, s0: jax.Array, s1: jax.Array, weights) -> jax.Array:
+    """``weights``: this cell type's relaxed alphas, ``[edges, ops]`` (or a ``mixed`` wrapper)."""
     nodes = self.edges(self.preprocess(s0, s1), weights)
     return jnp.concatenate(nodes[-self.multiplier:], axis=-1)
 
@@ -226,7 +227,8 @@ class DartsNetwork(nnx.Module):
     auxiliary_logits = None
     for i, cell in enumerate(self.cells):
       cell_drop = None if keys is None else DropPath(keys[i], drop_path.rate)
-      s0, s1 = s1, run_cell(cell, s0, s1, None if mixing is None else mixing[cell.label], cell_drop)
+      weights = None if mixing is None else mixed.for_cell(mixing[cell.label], i)
+      s0, s1 = s1, run_cell(cell, s0, s1, weights, cell_drop)
       if with_auxiliary and i == self.auxiliary_index:
         auxiliary_logits = self.auxiliary_head(s1)
     logits = self.classifier(s1.mean(axis=(1, 2)))
@@ -238,21 +240,35 @@ class DartsSupernet(arch.DefaultMixing, DartsNetwork):
 
   ``pool_batchnorm=False`` leaves the pools' outputs unnormalized (a deviation from the reference,
   for ablations). ``recompute``: what the backward pass recomputes (``mixed.RECOMPUTE``);
-  ``remat=True`` is the "cell" policy."""
+  ``remat=True`` is the "cell" policy.
+
+  Static options of the mixed ops (``mixed.MixedOp``; the defaults build the DARTS supernet):
+  ``partial_channels`` (the ops see 1/K of the channels), ``auxiliary_skip`` (a skip beside every
+  mixture, scaled by the coefficient in ``mixed.EdgeMixing``), ``kept_ops`` (``{label: per alpha
+  row, the op indices the edge keeps}``; the other ops are neither built nor computed there).
+  ``edge_normalization`` adds an ``edges_<label>`` ArchParam of one logit per edge beside each
+  alpha group; the edge weights the network multiplies by arrive in ``mixed.EdgeMixing``."""
 
   def __init__(self, space: DartsCNN, *, channels: int = 16, layers: int = 8,
                num_classes: int = 10, in_channels: int = 3, stem_multiplier: int = 3,
                pool_batchnorm: bool = True, recompute: str = "auto", remat: bool = False,
-               rngs: nnx.Rngs):
+               partial_channels: int = 1, edge_normalization: bool = False,
+               auxiliary_skip: bool = False, kept_ops=None, rngs: nnx.Rngs):
     recompute = "cell" if remat else mixed.resolve_recompute(recompute)
     stem_channels = stem_multiplier * channels
     plans = cell_plans(channels, layers, stem_channels=stem_channels, multiplier=space.multiplier)
+    options = lambda plan: dict(
+        partial_channels=partial_channels, auxiliary_skip=auxiliary_skip,
+        kept_ops=None if kept_ops is None else kept_ops[plan.label])
     super().__init__(CifarStem(in_channels, stem_channels, rngs=rngs),
                      [SearchCell(space, plan, pool_batchnorm=pool_batchnorm,
-                                 save_marked=recompute == "ops", rngs=rngs) for plan in plans],
+                                 save_marked=recompute == "ops", rngs=rngs, **options(plan))
+                      for plan in plans],
                      in_channels=in_channels, out_channels=space.multiplier * plans[-1].channels,
                      num_classes=num_classes, remat=recompute == "cell", rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)
+    if edge_normalization:
+      mixed.init_edge_alphas(self.alphas, rngs)
 
 
 # The evaluation settings of the reference: CIFAR (stem 3C, 20 cells, C=36) and ImageNet mobile

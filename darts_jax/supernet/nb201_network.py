@@ -28,16 +28,18 @@ class ResidualReduction(nnx.Module):
 class SearchCell(nnx.Module):
   """Node j = sum over i < j of a mixed op on node i, the edges run in stages of 2 (``staging``)."""
 
-  def __init__(self, space: NB201, channels: int, *, save_marked: bool = True, rngs: nnx.Rngs):
+  def __init__(self, space: NB201, channels: int, *, save_marked: bool = True, rngs: nnx.Rngs,
+               **edge_options):
+    """``edge_options``: the mixed ops' static options (``staging.StagedEdges``)."""
     self.label = "cell"
     # staging numbers nodes after the input: NB201 node j is staged node j - 1.
     edges = [(j - 1, i) for j in range(1, space.num_nodes) for i in range(j)]
     self.edges = staging.StagedEdges(
         space.op_names, channels, staging.edge_stages(edges, num_inputs=1, size=2),
         lambda e: space.edge_index(e[0] + 1, e[1]), num_inputs=1, stride=lambda e: 1,
-        save_marked=save_marked, rngs=rngs)
+        save_marked=save_marked, rngs=rngs, **edge_options)
 
-  def __call__(self, x: jax.Array, weights: jax.Array) -> jax.Array:
+  def __call__(self, x: jax.Array, weights) -> jax.Array:
     return self.edges([x], weights)[-1]
 
 
@@ -80,29 +82,38 @@ class NB201Network(nnx.Module):
     if x.ndim != 4 or x.shape[-1] != self.in_channels:
       raise ValueError(f"expected NHWC images with {self.in_channels} channels, got shape {x.shape}")
     x = self.stem_bn(self.stem_conv(x))
-    for layer in self.layers:
+    for i, layer in enumerate(self.layers):
       if isinstance(layer, ResidualReduction):
         x = layer(x)
       else:
-        x = layer(x, None if mixing is None else mixing[layer.label])
+        x = layer(x, None if mixing is None else mixed.for_cell(mixing[layer.label], i))
     return self.classifier(jax.nn.relu(self.last_bn(x)).mean(axis=(1, 2)))
 
 
 class NB201Supernet(arch.DefaultMixing, NB201Network):
-  """The NAS-Bench-201 search network (C=16, N=5 in the benchmark's protocol); alphas are ArchParams."""
+  """The NAS-Bench-201 search network (C=16, N=5 in the benchmark's protocol); alphas are ArchParams.
+
+  ``partial_channels``, ``edge_normalization``, ``auxiliary_skip`` and ``kept_ops``: the static
+  options of ``darts_network.DartsSupernet`` (``kept_ops`` under the label ``cell``)."""
 
   def __init__(self, space: NB201, *, channels: int = 16, cells_per_stage: int = 5,
                num_classes: int = 10, in_channels: int = 3, recompute: str = "auto",
-               rngs: nnx.Rngs):
+               partial_channels: int = 1, edge_normalization: bool = False,
+               auxiliary_skip: bool = False, kept_ops=None, rngs: nnx.Rngs):
     recompute = mixed.resolve_recompute(recompute)
     if recompute == "cell":
       raise ValueError("the NAS-Bench-201 supernet recomputes per op or not at all: set "
                        "--config.network.recompute to 'ops' or 'none'")
-    super().__init__(lambda c: SearchCell(space, c, save_marked=recompute == "ops", rngs=rngs),
+    options = dict(partial_channels=partial_channels, auxiliary_skip=auxiliary_skip,
+                   kept_ops=None if kept_ops is None else kept_ops["cell"])
+    super().__init__(lambda c: SearchCell(space, c, save_marked=recompute == "ops", rngs=rngs,
+                                          **options),
                      channels=channels,
                      cells_per_stage=cells_per_stage, num_classes=num_classes,
                      in_channels=in_channels, rngs=rngs)
     self.alphas = arch.init_alphas(space, rngs)
+    if edge_normalization:
+      mixed.init_edge_alphas(self.alphas, rngs)
 
 
 def fixed_network(genotype: genotypes.NB201Genotype, space: NB201 | None = None, *,

@@ -56,19 +56,28 @@ class StagedEdges(nnx.Module):
 
   def __init__(self, op_names: Sequence[str], channels: int, stages: Sequence[tuple[Edge, ...]],
                rows: Callable[[Edge], int], num_inputs: int, *, stride: Callable[[Edge], int],
-               batchnorm_after: Sequence[str] = (), save_marked: bool = True, rngs: nnx.Rngs):
+               batchnorm_after: Sequence[str] = (), save_marked: bool = True,
+               partial_channels: int = 1, auxiliary_skip: bool = False,
+               kept_ops: Sequence[Sequence[int]] | None = None, rngs: nnx.Rngs):
     """``rows(edge)``: the edge's alpha row; ``stride(edge)``: 2 on strided input edges, else 1
-    (one stride per stage); ``batchnorm_after``: ops whose output gets a BatchNorm."""
+    (one stride per stage); ``batchnorm_after``: ops whose output gets a BatchNorm;
+    ``partial_channels``, ``auxiliary_skip``: the mixed ops' options (``mixed.MixedOp``);
+    ``kept_ops[row]``: the op indices the edge of alpha row ``row`` keeps (None: all)."""
     self.stages, self.num_inputs = tuple(stages), num_inputs
     self.rows = tuple(tuple(rows(e) for e in stage) for stage in self.stages)
     self.nodes_done = nodes_done_after(self.stages)
     self.groups = nnx.List([MixedOp(op_names, channels, stride(stage[0]), len(stage),
                                     batchnorm_after=batchnorm_after, save_marked=save_marked,
+                                    partial_channels=partial_channels,
+                                    auxiliary_skip=auxiliary_skip,
+                                    kept=None if kept_ops is None else
+                                    [kept_ops[r] for r in group_rows],
                                     rngs=rngs)
-                            for stage in self.stages])
+                            for stage, group_rows in zip(self.stages, self.rows)])
 
-  def __call__(self, inputs: Sequence[jax.Array], weights: jax.Array) -> list[jax.Array]:
-    """``weights``: the cell's relaxed alphas, ``[edges, ops]``; returns the nodes in order."""
+  def __call__(self, inputs: Sequence[jax.Array], weights) -> list[jax.Array]:
+    """``weights``: the cell's relaxed alphas, ``[edges, ops]`` (or a wrapper a ``MixedOp`` takes,
+    indexed by alpha rows); returns the nodes in order."""
     states, nodes = list(inputs), {}
     for stage, group, rows, done in zip(self.stages, self.groups, self.rows, self.nodes_done):
       outputs = group(jnp.stack([states[source] for _, source in stage]), weights[np.array(rows)])
