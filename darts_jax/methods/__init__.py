@@ -63,3 +63,4 @@ from darts_jax.methods import beta_darts  # noqa: E402,F401  (registers beta_dar
 from darts_jax.methods import snas  # noqa: E402,F401  (registers snas)
 from darts_jax.methods import gdas  # noqa: E402,F401  (registers gdas)
 from darts_jax.methods import pc_darts  # noqa: E402,F401  (registers pc_darts)
+from darts_jax.methods import darts_minus  # noqa: E402,F401  (registers darts_minus)
