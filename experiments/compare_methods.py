@@ -1,7 +1,8 @@
 """DARTS-family methods compared on NAS-Bench-201 (darts_jax/comparison.py): each searches the NB201
 space on a local dataset at one proxy budget, its cells are looked up in the NB201 tables.
 
-  python -m experiments.compare_methods --methods=darts_v1,darts_v2,gdas,drnas,sdarts_rs,sdarts_adv
+  python -m experiments.compare_methods                      # every method, 3 seeds
+  python -m experiments.compare_methods --methods=darts_v1,gdas,pc_darts,drnas --seeds=3
   python -m experiments.compare_methods --methods=darts_v1 --seeds=1 --quick --dataset=digits
 
 Default budget on Fashion-MNIST: C=8, one cell per stage, 16x16, 3,072 + 3,072 images, 6 epochs.
@@ -17,7 +18,8 @@ from experiments.configs import fashion_mnist, nb201_digits
 
 _CONFIGS = os.path.join(os.path.dirname(__file__), "configs")
 _METHODS = flags.DEFINE_list(
-    "methods", ["darts_v1", "darts_v2", "gdas", "drnas", "sdarts_rs", "sdarts_adv"],
+    "methods", ["darts_v1", "darts_v2", "gdas", "snas", "pc_darts", "drnas", "fair_darts",
+                "beta_darts", "darts_minus", "sdarts_rs", "sdarts_adv", "pdarts"],
     "Methods: darts_v1, darts_v2 (DARTS first/second order) and every "
     "experiments/configs/methods/<name>.py; one without a config is reported unavailable.")
 _SEEDS = flags.DEFINE_integer("seeds", 3, "Searches per method (seeds 0..N-1).")
@@ -45,7 +47,7 @@ def main(argv):
         _METHODS.value, _SEEDS.value, workdir=_WORKDIR.value, data=data,
         budget_=comparison.budget(dataset, _QUICK.value),
         configs_dir=os.path.join(_CONFIGS, "methods"), darts_config=nb201_digits.get_config(),
-        tables_dir=_TABLES_DIR.value)
+        tables_dir=_TABLES_DIR.value, report=lambda line: print(line, flush=True))
   except tabular.TablesNotFoundError as e:
     cli.fail(str(e))
   print(comparison.markdown(result))

@@ -64,6 +64,7 @@ def hypergradients(problem):
   return make("second_order"), make("second_order_fd", epsilon=1e-4), make("first_order")
 
 
+@pytest.mark.slow  # tests/golden_test.py checks both against the reference's own values
 def test_exact_second_order_agrees_with_finite_differences(hypergradients):
   exact, approx, first = (h(0.5)[0] for h in hypergradients)
   chex.assert_trees_all_close(exact, approx, rtol=1e-5, atol=1e-8)

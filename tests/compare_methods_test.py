@@ -17,7 +17,6 @@ import pytest
 
 from darts_jax import comparison, genotypes, methods, search
 from darts_jax import workdir as workdir_lib
-from darts_jax.strategies import benchmark
 from experiments.configs import nb201_digits
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -181,6 +180,17 @@ def test_a_warm_up_longer_than_the_budget_is_noted():
   assert comparison.budget_notes("darts", methods.get("darts"), 6) == []
 
 
+def test_a_warm_up_keeps_its_share_of_the_recipes_epochs_under_the_budget():
+  """PC-DARTS trains its alphas after 15 of its 50 epochs: at a 6-epoch budget, after 2 (1.8)."""
+  config = comparison.method_config("pc_darts", CONFIGS)
+  assert (config.epochs, config.method_options.warmup_epochs) == (50, 15)
+  budget = comparison.budget("fashion_mnist")
+  searched = comparison.search_config(config, nb201_digits.get_config().data, budget, 0)
+  assert (searched.epochs, searched.method_options.warmup_epochs) == (6, 2)
+  method = search.method_of(searched)
+  assert [method.schedules["train_alphas"](e, 6) for e in range(6)] == [0, 0, 1, 1, 1, 1]
+
+
 def test_default_budget_and_data():
   assert comparison.default_dataset() in ("fashion_mnist", "digits")
   default = comparison.budget("fashion_mnist")
@@ -194,7 +204,7 @@ def test_default_budget_and_data():
 
 def _command(*args, env=None):
   return subprocess.run([sys.executable, "-m", "experiments.compare_methods", *args],
-                        capture_output=True, text=True, cwd=ROOT, timeout=600,
+                        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
                         env={**os.environ, **(env or {})})
 
 

@@ -22,6 +22,9 @@ def tiny_config(**overrides):
   """NB201 supernet of one cell per stage on digits: compiles in seconds."""
   c = nb201_digits.get_config("quick")
   c.epochs = 3
+  # The collapse diagnostics' Hessian costs a compile of its own; methods_sdarts_test's search
+  # runs it, these test the loop around it.
+  c.diagnostics.hessian_iterations = 0
   c.update_from_flattened_dict(overrides)
   return c
 
@@ -220,7 +223,7 @@ def _run_experiment(*args):
 
 def test_search_experiment_runs_end_to_end(tmp_path):
   out = _run_experiment("--config=experiments/configs/nb201_digits.py:quick", "--config.seed=3",
-                        f"--workdir={tmp_path}")
+                        "--config.diagnostics.hessian_iterations=0", f"--workdir={tmp_path}")
   assert out.returncode == 0, out.stderr[-3000:]
   assert "epoch 1/1" in out.stdout and "genotype: |" in out.stdout
   assert (tmp_path / "genotype.json").exists()

@@ -56,9 +56,9 @@ def _darts(options) -> Method:
 
 __all__ = ["Method", "after_warmup", "constant", "get", "linear", "names", "register", "softmax_all", "defaults"]
 
+from darts_jax.methods import sdarts  # noqa: E402,F401  (registers sdarts_rs, sdarts_adv)
 from darts_jax.methods import drnas  # noqa: E402,F401  (registers drnas)
 from darts_jax.methods import fair_darts  # noqa: E402,F401  (registers fair_darts)
-from darts_jax.methods import sdarts  # noqa: E402,F401  (registers sdarts_rs, sdarts_adv)
 from darts_jax.methods import beta_darts  # noqa: E402,F401  (registers beta_darts)
 from darts_jax.methods import snas  # noqa: E402,F401  (registers snas)
 from darts_jax.methods import gdas  # noqa: E402,F401  (registers gdas)

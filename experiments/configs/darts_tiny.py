@@ -21,4 +21,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.network = ml_collections.ConfigDict({"channels": 2, "layers": 3, "pool_batchnorm": True})
   c.data.subset_size = 32  # of train and of val: 2 batches of 16 per epoch
   c.batch_size, c.epochs = 16, 2
+  # No per-epoch Hessian eigenvalue: its Hessian-vector products compile a program as large as a
+  # second-order step (tests/methods_sdarts_test.py's search computes it).
+  c.diagnostics.hessian_iterations = 0
   return c

@@ -9,7 +9,7 @@ from experiments.configs.methods import sdarts_rs
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  """``arg`` as sdarts_rs: '' (DARTS space, CIFAR-10), 'nb201', 'quick', or 'nb201,quick'."""
+  """``arg`` as sdarts_rs: '' (DARTS space), 'nb201', 'cifar10', 'quick', comma-separated."""
   c = sdarts_rs.sdarts_config("sdarts_adv", arg)
   c.method_options.update({"steps": 7, "random_start": True})
   return c

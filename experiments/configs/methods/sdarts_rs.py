@@ -4,24 +4,31 @@ sdarts.py). First-order alphas, as in all their runs."""
 
 import ml_collections
 
-from experiments.configs import darts_cifar10, nb201_cifar10
+from experiments.configs import darts_cifar10, default, nb201_cifar10, nb201_digits
+
+WORDS = ("nb201", "cifar10", "quick")
 
 
 def sdarts_config(method: str, arg: str = "") -> ml_collections.ConfigDict:
-  """``arg``: comma-separated words. '' is the DARTS space on CIFAR-10 (their S5 = quark0/darts'
-  recipe, 50 epochs); 'nb201' the NAS-Bench-201 space on CIFAR-10 (C=16, N=5, 50 epochs, batch 64,
-  experiments/configs/nb201_cifar10.py) with SDARTS' loop order: the alpha step, then the perturbed
-  weight step; 'quick' shrinks either to a smoke-test run."""
+  """``arg``: comma-separated words. '' is the DARTS space with their S5 recipe (= quark0/darts':
+  50 epochs, batch 64) on the embedded digits; 'nb201' the NAS-Bench-201 space (NAS-Bench-201's
+  protocol: C=16, N=5, 50 epochs, batch 64) with SDARTS' loop order: the alpha step, then the
+  perturbed weight step; 'cifar10' searches CIFAR-10 with crop and flip at the papers' network sizes
+  instead of the digits configs'; 'quick' shrinks any of them to a smoke-test run."""
   words = {w.strip() for w in arg.split(",") if w.strip()}
-  unknown = words - {"nb201", "quick"}
+  unknown = words - set(WORDS)
   if unknown:
-    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use 'nb201' and/or 'quick'")
+    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use {', '.join(WORDS)}")
   quick = "quick" if "quick" in words else ""
-  if "nb201" in words:
-    c = nb201_cifar10.get_config(quick)
-    c.step_order = "alphas_first"  # SDARTS' train(): architect.step, then the weight step
+  nb201 = "nb201" in words
+  if "cifar10" in words:
+    c = (nb201_cifar10 if nb201 else darts_cifar10).get_config(quick)
   else:
-    c = darts_cifar10.get_config(quick)
+    c = (nb201_digits if nb201 else default).get_config(quick)
+  if nb201:
+    c.step_order = "alphas_first"  # SDARTS' train(): architect.step, then the weight step
+  if not quick:
+    c.epochs, c.batch_size = 50, 64  # their train_search.py (both spaces): 50 epochs, batch 64
   c.architect = "first_order"
   c.method = method
   # Their defaults (darts_jax.methods.sdarts): eps from 0.03 growing linearly toward 0.3.
