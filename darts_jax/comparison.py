@@ -153,8 +153,8 @@ def search_config(config: ml_collections.ConfigDict, data: ml_collections.Config
   options = c.get("method_options") or {}
   if options.get("warmup_epochs") and config.epochs:
     # A weights-only warm-up keeps its share of the recipe's epochs (PC-DARTS: 15 of 50).
-    c.method_options.warmup_epochs = int(round(
-        options["warmup_epochs"] * budget_.epochs / config.epochs))
+    c.method_options.warmup_epochs = round(
+        options["warmup_epochs"] * budget_.epochs / config.epochs)
   c.diagnostics.hessian_iterations = budget_.hessian_iterations
   c.tensorboard, c.seed = False, seed
   search.check_config(c)

@@ -6,9 +6,7 @@ NAS-Bench-201; 'cifar10' switches to CIFAR-10 at the papers' network sizes."""
 
 import ml_collections
 
-from experiments.configs import darts_cifar10, default, nb201_cifar10, nb201_digits
-
-WORDS = ("nb201", "cifar10", "quick")
+from experiments.configs import methods as configs
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -17,15 +15,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   the paper's NAS-Bench-201 experiments follow); 'cifar10' CIFAR-10 with crop and flip and the
   papers' network (8 cells or N=5, C=16) instead of digits; 'quick' shrinks any of them to the
   base config's smoke-test size."""
-  words = {w.strip() for w in arg.split(",") if w.strip()}
-  unknown = words - set(WORDS)
-  if unknown:
-    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use {', '.join(WORDS)}")
+  words, base = configs.parse(arg)
   nb201 = "nb201" in words
-  if "cifar10" in words:
-    base = nb201_cifar10 if nb201 else darts_cifar10
-  else:
-    base = nb201_digits if nb201 else default
   c = base.get_config()
   c.method = "darts_minus"
   # Their DecayScheduler(base_lr=1.0, decay_type='linear'): beta = (epochs - epoch) / epochs.

@@ -7,9 +7,7 @@ NAS-Bench-201; 'cifar10' switches to CIFAR-10 at their network width. ``epochs``
 
 import ml_collections
 
-from experiments.configs import darts_cifar10, default, nb201_cifar10, nb201_digits
-
-WORDS = ("nb201", "cifar10", "quick")
+from experiments.configs import methods as configs
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -17,15 +15,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   NAS-Bench-201 space (NAS-Bench-201's optimizers with P-DARTS' stages: the authors published no
   NAS-Bench-201 recipe); 'cifar10' CIFAR-10 with crop and flip and C=16 instead of digits; 'quick'
   shrinks any of them to a smoke test (one epoch per stage, small networks, no warm-up)."""
-  words = {w.strip() for w in arg.split(",") if w.strip()}
-  unknown = words - set(WORDS)
-  if unknown:
-    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use {', '.join(WORDS)}")
+  words, base = configs.parse(arg)
   nb201 = "nb201" in words
-  if "cifar10" in words:
-    base = nb201_cifar10 if nb201 else darts_cifar10
-  else:
-    base = nb201_digits if nb201 else default
   c = base.get_config()
   c.method = "pdarts"
   # --layers 5 --add_layers 6 --add_layers 12 (README); num_to_drop = [3, 2, 2] of the 8 DARTS ops;

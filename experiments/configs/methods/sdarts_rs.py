@@ -4,9 +4,7 @@ sdarts.py). First-order alphas, as in all their runs."""
 
 import ml_collections
 
-from experiments.configs import darts_cifar10, default, nb201_cifar10, nb201_digits
-
-WORDS = ("nb201", "cifar10", "quick")
+from experiments.configs import methods as configs
 
 
 def sdarts_config(method: str, arg: str = "") -> ml_collections.ConfigDict:
@@ -15,16 +13,10 @@ def sdarts_config(method: str, arg: str = "") -> ml_collections.ConfigDict:
   protocol: C=16, N=5, 50 epochs, batch 64) with SDARTS' loop order: the alpha step, then the
   perturbed weight step; 'cifar10' searches CIFAR-10 with crop and flip at the papers' network sizes
   instead of the digits configs'; 'quick' shrinks any of them to a smoke-test run."""
-  words = {w.strip() for w in arg.split(",") if w.strip()}
-  unknown = words - set(WORDS)
-  if unknown:
-    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use {', '.join(WORDS)}")
+  words, base = configs.parse(arg)
   quick = "quick" if "quick" in words else ""
   nb201 = "nb201" in words
-  if "cifar10" in words:
-    c = (nb201_cifar10 if nb201 else darts_cifar10).get_config(quick)
-  else:
-    c = (nb201_digits if nb201 else default).get_config(quick)
+  c = base.get_config(quick)
   if nb201:
     c.step_order = "alphas_first"  # SDARTS' train(): architect.step, then the weight step
   if not quick:

@@ -9,9 +9,7 @@ joint loss (darts_jax/cost/objective.py; its forms, not their log penalty)."""
 
 import ml_collections
 
-from experiments.configs import darts_cifar10, default, nb201_cifar10, nb201_digits
-
-WORDS = ("nb201", "cifar10", "quick")
+from experiments.configs import methods as configs
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -20,15 +18,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   temperature and joint step); 'cifar10' CIFAR-10 with crop and flip and the recipe's network (8
   cells or N=5, C=16) instead of digits; 'quick' shrinks any of them to the base config's
   smoke-test size."""
-  words = {w.strip() for w in arg.split(",") if w.strip()}
-  unknown = words - set(WORDS)
-  if unknown:
-    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use {', '.join(WORDS)}")
+  words, base = configs.parse(arg)
   nb201 = "nb201" in words
-  if "cifar10" in words:
-    base = nb201_cifar10 if nb201 else darts_cifar10
-  else:
-    base = nb201_digits if nb201 else default
   c = base.get_config()
   c.method = "snas"
   # README: --temp 1 --temp_min 0.03 --temp_annealing (utils.Temp_Scheduler, linear).
