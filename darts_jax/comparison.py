@@ -252,13 +252,14 @@ def compare(names: Sequence[str], seeds: int, *, workdir: str, data: ml_collecti
     results[name] = MethodResult(name)
     try:
       configs[name] = method_config(name, configs_dir, darts_config)
-      search_config(configs[name], data, budget_, 0)  # checked before the first search
+      searched = search_config(configs[name], data, budget_, 0)  # checked before the first search
     except Unavailable as e:
       results[name].status = f"unavailable: {e}"
     except Exception as e:  # noqa: BLE001  (a config the search refuses)
       results[name].status = f"unavailable: {type(e).__name__}: {e}"
     if results[name].status == "ok":
-      results[name].notes = budget_notes(name, search.method_of(configs[name]), budget_.epochs)
+      # The method as the runs get it (a warm-up scaled to the budget).
+      results[name].notes = budget_notes(name, search.method_of(searched), budget_.epochs)
     else:
       report(f"{name}: {results[name].status}")
   for seed in range(seeds):
