@@ -146,19 +146,23 @@ def driver(config, workdir: str, report, search):
   """The stages, each ``search(stage_config, <workdir>/stage<k>, report)``; the final genotype
   (the last stage's) in ``<workdir>/genotype.json``, every stage's records in its
   ``metrics.jsonl`` with a ``stage`` field."""
-  from darts_jax import genotypes, search as search_lib, workdir as workdir_lib
-  options = config.method_options
-  depths, ops_per_stage = tuple(options.depths), tuple(options.ops_per_stage)
-  rates = tuple(options.skip_dropout)
+  from darts_jax import genotypes
+  from darts_jax import search as search_lib
+  from darts_jax import workdir as workdir_lib
+  # The config's options over the method's defaults (a config may set none, as the main job's
+  # ``--config.search.method=pdarts`` does).
+  options = {**methods.defaults("pdarts"), **(config.get("method_options") or {})}
+  depths, ops_per_stage = tuple(options["depths"]), tuple(options["ops_per_stage"])
+  rates = tuple(options["skip_dropout"])
   if not len(depths) == len(ops_per_stage) == len(rates):
     raise ValueError(f"P-DARTS needs as many depths {depths}, ops per stage {ops_per_stage} and "
                      f"dropout rates {rates} as stages")
   workdir_lib.check(workdir, config, what="search")
   workdir_lib.record(workdir, config)
-  space = search_lib.build_space(config)
   kept, history, result = None, [], None
   for stage, depth in enumerate(depths):
     stage_config = ml_collections.ConfigDict(config.to_dict())
+    stage_config.method_options = ml_collections.ConfigDict(options)
     stage_config.method_options.stage = stage
     stage_config.method_options.kept_ops = json.dumps(kept) if kept else ""
     _set_depth(stage_config.network, stage_config.space, depth)
