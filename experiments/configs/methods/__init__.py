@@ -11,13 +11,14 @@ from experiments.configs import darts_cifar10, default, nb201_cifar10, nb201_dig
 WORDS = ("nb201", "cifar10", "quick")
 
 
-def parse(arg: str) -> tuple[set[str], types.ModuleType]:
-  """``arg``'s words (unknown ones raise, naming the known) and the base config module they pick:
-  ``darts_cifar10`` / ``nb201_cifar10`` with 'cifar10', else ``default`` / ``nb201_digits``."""
+def parse(arg: str, known: tuple[str, ...] = WORDS) -> tuple[set[str], types.ModuleType]:
+  """``arg``'s words (ones not in ``known`` raise, naming the known) and the base config module
+  they pick: ``darts_cifar10`` / ``nb201_cifar10`` with 'cifar10', else ``default`` /
+  ``nb201_digits``."""
   words = {w.strip() for w in arg.split(",") if w.strip()}
-  unknown = words - set(WORDS)
+  unknown = words - set(known)
   if unknown:
-    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use {', '.join(WORDS)}")
+    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use {', '.join(known)}")
   nb201 = "nb201" in words
   if "cifar10" in words:
     return words, nb201_cifar10 if nb201 else darts_cifar10

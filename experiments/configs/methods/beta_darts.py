@@ -6,18 +6,14 @@ NAS-Bench-201."""
 
 import ml_collections
 
-from experiments.configs import default, nb201_digits
+from experiments.configs import methods as configs
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """``arg``: comma-separated words. '' is the DARTS space (their ``sota/cnn/train_search.py``),
   'nb201' the NAS-Bench-201 space (their ``nasbench201/train_search.py``, the README's command),
   'quick' shrinks either to the base config's smoke-test size."""
-  words = {w.strip() for w in arg.split(",") if w.strip()}
-  unknown = words - {"nb201", "quick"}
-  if unknown:
-    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use 'nb201' and/or 'quick'")
-  base = nb201_digits if "nb201" in words else default
+  words, base = configs.parse(arg, ("nb201", "quick"))
   c = base.get_config()
   c.method = "beta_darts"
   # architect.py `_backward_step`: weights = 0 + 50*epoch/100 over their 100 epochs.

@@ -14,17 +14,13 @@ takes the same recipe into that space."""
 import ml_collections
 
 from darts_jax.spaces import darts_cnn, nb201
-from experiments.configs import default, nb201_digits
+from experiments.configs import methods as configs
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """``arg``: comma-separated words. '' is the DARTS space, 'nb201' the NAS-Bench-201 space,
   'quick' shrinks either to the base config's smoke-test size."""
-  words = {w.strip() for w in arg.split(",") if w.strip()}
-  unknown = words - {"nb201", "quick"}
-  if unknown:
-    raise ValueError(f"unknown config arg(s) {sorted(unknown)}; use 'nb201' and/or 'quick'")
-  base = nb201_digits if "nb201" in words else default
+  words, base = configs.parse(arg, ("nb201", "quick"))
   c = base.get_config()
   standard = nb201.NB201_OPS if "nb201" in words else darts_cnn.PRIMITIVES
   c.ops = tuple(op for op in standard if op != "none")  # their PRIMITIVES: no 'none'
