@@ -88,15 +88,15 @@ def run(config: ml_collections.ConfigDict, workdir: str, report=print) -> MultiS
   dataset = data.load_from_config(config.data, seed=config.seed)
   workdir_lib.record(workdir, config)
   data.record(dataset, workdir)
-  augment, prefetch = data.augmentation(config.data), config.data.get("prefetch", 0)
-  train = _Stacked([data.Batches(dataset.train, config.batch_size, seed=s, augment=augment,
-                                 prefetch=prefetch) for s in seeds])
-  val = _Stacked([data.Batches(dataset.val, config.batch_size, seed=s + 1, augment=augment,
-                               prefetch=prefetch) for s in seeds])
+  batches = lambda split, offset: _Stacked([data.batches_from_config(
+      split, config.data, config.batch_size, seed=s + offset) for s in seeds])
+  train, val = batches(dataset.train, 0), batches(dataset.val, 1)
   steps_per_epoch = train.iterators[0].batches_per_pass
   schedule = optim.epoch_cosine(config.weights.lr, config.weights.min_lr, config.epochs,
                                 steps_per_epoch)
   mesh = parallel.mesh()
+  feed = data.feed_from_config(dataset.train, config.data,
+                               place=lambda batch: parallel.replicate(batch, mesh))
   built = [search.init_state(_seeded(config, s), dataset, schedule, mesh) for s in seeds]
   graphdef, space = built[0][:2]
   state = parallel.replicate(jax.tree.map(lambda *x: jnp.stack(x), *(b[2] for b in built)), mesh)
@@ -115,7 +115,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, report=print) -> MultiS
   for epoch in range(start_epoch, config.epochs):
     epoch_start, hyper, totals = time.time(), method.hyper(epoch, config.epochs), None
     for _ in range(steps_per_epoch):
-      batches = parallel.replicate((next(train), next(val)), mesh)
+      batches = feed(next(train)), feed(next(val))
       if compiled is None:
         started = time.time()
         with jax.default_matmul_precision(config.get("matmul_precision", "highest")):

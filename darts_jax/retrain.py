@@ -157,15 +157,15 @@ def evaluate(eval_step, state: TrainState, split, batch_size: int, mesh=None) ->
   """Accuracy and loss on every example of ``split`` (in memory or streamed; the last batch is
   padded, never dropped), batches split over ``mesh`` (default: every device)."""
   mesh = mesh or parallel.mesh()
+  feed = data.Feed(split.normalization, place=lambda batch: parallel.shard_batch(batch, mesh))
   correct = loss = 0.0
   for images, labels in data.in_order(split, batch_size):
     valid = len(labels)
     pad = batch_size - valid
-    images = np.pad(images, ((0, pad),) + ((0, 0),) * (images.ndim - 1))
-    labels = np.pad(labels, (0, pad))
-    mask = (np.arange(batch_size) < valid).astype(np.float32)
-    c, l = eval_step(state.weights, state.stats,
-                     *parallel.shard_batch((images, labels, mask), mesh))
+    batch = feed({"image": np.pad(images, ((0, pad),) + ((0, 0),) * (images.ndim - 1)),
+                  "label": np.pad(labels, (0, pad)),
+                  "mask": (np.arange(batch_size) < valid).astype(np.float32)})
+    c, l = eval_step(state.weights, state.stats, batch["image"], batch["label"], batch["mask"])
     correct, loss = correct + float(c), loss + float(l)
   return {"acc": correct / len(split), "loss": loss / len(split)}
 
@@ -222,6 +222,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   data.record(dataset, workdir)
   train_split, held_out = training_splits(config, dataset)
   train = data.batches_from_config(train_split, config.data, config.batch_size, seed=config.seed)
+  feed = data.feed_from_config(train_split, config.data,
+                               place=lambda batch: parallel.shard_batch(batch, mesh))
   steps_per_epoch = train.batches_per_pass
   tx, schedule = optimizer(config, steps_per_epoch)
 
@@ -251,7 +253,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     epoch_start = time.time()
     drop_rate = np.float32(config.drop_path * epoch / config.epochs)  # the reference's linear ramp
     totals = None
-    batch = parallel.shard_batch(next(train), mesh)
+    batch = feed(next(train))
     for index in range(steps_per_epoch):
       if compiled is None:
         started = time.time()
@@ -263,7 +265,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
         epoch_start = time.time()
       state, metrics = compiled(state, batch, drop_rate)
       if index + 1 < steps_per_epoch:  # the next batch travels while this step runs
-        batch = parallel.shard_batch(next(train), mesh)
+        batch = feed(next(train))
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
       if progress.done == start_epoch * steps_per_epoch:
         jax.block_until_ready(totals)

@@ -359,11 +359,10 @@ def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> Se
   dataset = data.load_from_config(config.data, seed=config.seed)
   workdir_lib.record(workdir, config)
   data.record(dataset, workdir)
-  augment, prefetch = data.augmentation(config.data), config.data.get("prefetch", 0)
-  train = data.Batches(dataset.train, config.batch_size, seed=config.seed, augment=augment,
-                       prefetch=prefetch)
-  val = data.Batches(dataset.val, config.batch_size, seed=config.seed + 1, augment=augment,
-                     prefetch=prefetch)
+  train = data.batches_from_config(dataset.train, config.data, config.batch_size, seed=config.seed)
+  val = data.batches_from_config(dataset.val, config.data, config.batch_size, seed=config.seed + 1)
+  feed = data.feed_from_config(dataset.train, config.data,
+                               place=lambda batch: parallel.shard_batch(batch, mesh))
   steps_per_epoch = train.batches_per_pass
   schedule = optim.epoch_cosine(config.weights.lr, config.weights.min_lr, config.epochs,
                                 steps_per_epoch)
@@ -390,7 +389,7 @@ def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> Se
     epoch_start = time.time()
     hyper = method.hyper(epoch, config.epochs)
     totals = None
-    batches = parallel.shard_batch((next(train), next(val)), mesh)
+    batches = feed(next(train)), feed(next(val))
     for index in range(steps_per_epoch):
       if step is None:
         with jax.default_matmul_precision(config.get("matmul_precision", "highest")):
@@ -400,7 +399,7 @@ def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> Se
         epoch_start = time.time()
       state, metrics = step(state, *batches, hyper)
       if index + 1 < steps_per_epoch:  # the next batches travel while this step runs
-        batches = parallel.shard_batch((next(train), next(val)), mesh)
+        batches = feed(next(train)), feed(next(val))
       totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
       if progress.done == start_epoch * steps_per_epoch:
         jax.block_until_ready(totals)  # the first step's time is not a steady step's
@@ -452,7 +451,7 @@ class Diagnostics:
     self.iterations = int(options.get("hessian_iterations", 0))
     self.early = config.get("early_stop") or {"ratio": 0.0, "window": 1}
     size = min(config.batch_size, len(val))
-    self.batch = {"image": val.images[:size], "label": val.labels[:size]}
+    self.batch = {"image": val.normalized(slice(size)), "label": val.labels[:size]}
     self.key = jax.random.PRNGKey(config.seed)
     loss = cross_entropy_loss(graphdef, method.relax)
 

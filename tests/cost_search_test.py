@@ -40,7 +40,8 @@ def tiny_search():
   schedule = optim.epoch_cosine(0.025, 0.001, 1, 10)
   graphdef, space, state = search.init_state(config, dataset, schedule)
   train, val = data.Batches(dataset.train, 32, seed=0), data.Batches(dataset.val, 32, seed=1)
-  return graphdef, space, state, schedule, [(next(train), next(val)) for _ in range(8)]
+  feed = data.Feed(dataset.train.normalization)
+  return graphdef, space, state, schedule, [(feed(next(train)), feed(next(val))) for _ in range(8)]
 
 
 def _search(tiny_search, weight):

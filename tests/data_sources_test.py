@@ -96,8 +96,10 @@ def test_cifar_loads_normalized_with_known_statistics(tmp_path):
   train = np.concatenate([p[0] for p in content["train"]])
   assert (len(ds.train), len(ds.val), len(ds.test)) == (10, 10, 4)
   mean, std = (np.asarray(s, np.float32) for s in data.loading.STATS["cifar10"])
-  np.testing.assert_allclose(ds.train.images, (train[:10] / 255 - mean) / std, rtol=1e-6, atol=1e-6)
-  assert ds.train.images.dtype == np.float32 and ds.train.labels.dtype == np.int32
+  np.testing.assert_array_equal(ds.train.images, train[:10])  # the host keeps the pixels
+  np.testing.assert_allclose(ds.train.normalized(), (train[:10] / 255 - mean) / std, rtol=1e-6,
+                             atol=1e-6)
+  assert ds.train.images.dtype == np.uint8 and ds.train.labels.dtype == np.int32
 
 
 def _write_idx(path, array):
@@ -138,7 +140,7 @@ def test_tfds_through_the_real_loader(tmp_path):
                                 "splits": {"train": "train[:75%]", "val": "train[75%:]"}})
   assert ds.source.startswith("TFDS cifar10") and ds.num_classes == 10
   assert (len(ds.train), len(ds.val), len(ds.test)) == (6, 2, 8)
-  assert ds.image_shape == (32, 32, 3) and ds.train.images.dtype == np.float32
+  assert ds.image_shape == (32, 32, 3) and ds.train.images.dtype == np.uint8
   assert ds.test.labels.dtype == np.int32
 
 

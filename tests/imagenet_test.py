@@ -87,12 +87,12 @@ def test_streamed_batches_shapes_dtypes_and_sizes_without_reading_images(tree, t
   train = data.batches_from_config(dataset.train, config(tree), 4, seed=0)
   assert isinstance(train, data.StreamedBatches) and train.batches_per_pass == 3
   batch = next(train)
-  assert batch["image"].shape == (4, 16, 16, 3) and batch["image"].dtype == np.float32
+  assert batch["image"].shape == (4, 16, 16, 3) and batch["image"].dtype == np.uint8
   assert batch["label"].dtype == np.int32 and set(batch["label"]) <= {0, 1, 2}
   data.record(dataset, str(tmp_path))
   recorded = json.loads((tmp_path / "data.json").read_text())
   assert recorded["splits"]["test"] == {"examples": 6, "image_shape": [16, 16, 3],
-                                        "dtype": "float32", "streamed": True,
+                                        "dtype": "uint8", "streamed": True,
                                         "label_histogram": [2, 2, 2]}
   assert recorded["settings"]["eval_resize"] == 18 and recorded["settings"]["mean"] == list(
       transforms.MEAN)
@@ -170,10 +170,12 @@ def test_eval_of_a_flat_colour_is_that_colour_normalized_with_the_imagenet_const
   colour = (200, 100, 50)
   image = Image.new("RGB", (50, 30), colour)
   out = transforms.Eval(16, transforms.eval_resize(16))(image)
-  assert out.shape == (16, 16, 3) and out.dtype == np.float32
+  assert out.shape == (16, 16, 3) and out.dtype == np.uint8
+  np.testing.assert_array_equal(out, np.broadcast_to(colour, out.shape))
   expected = [(c / 255 - m) / s for c, m, s in zip(colour, (0.485, 0.456, 0.406),
                                                     (0.229, 0.224, 0.225))]
-  np.testing.assert_allclose(out, np.broadcast_to(expected, out.shape), rtol=1e-5)
+  fed = data.Feed(transforms.NORMALIZATION)({"image": out[None]})["image"][0]
+  np.testing.assert_allclose(fed, np.broadcast_to(expected, out.shape), rtol=1e-5)
   assert transforms.eval_resize(224) == 256
 
 

@@ -140,8 +140,8 @@ def tiny():
   dataset = data.load("digits", seed=0)
   schedule = optim.epoch_cosine(0.025, 0.001, 2, 10)
   graphdef, _, state = search.init_state(config, dataset, schedule)
-  batches = data.Batches(dataset.train, 32, seed=0)
-  return config, graphdef, schedule, state, next(batches), next(batches)
+  batches, feed = data.Batches(dataset.train, 32, seed=0), data.Feed(dataset.train.normalization)
+  return config, graphdef, schedule, state, feed(next(batches)), feed(next(batches))
 
 
 @pytest.fixture(scope="module")

@@ -95,8 +95,9 @@ def test_joint_step_is_one_gradient_of_the_train_loss_plus_cost_applied_by_both_
   alpha_tx, weight_tx = search.optimizers(config, schedule)
   state = search.SearchState(jnp.zeros((), jnp.int32), arch, weights, stats, alpha_tx.init(arch),
                              weight_tx.init(weights), jax.random.PRNGKey(0))
-  train, val = next(data.Batches(dataset.train, 32, seed=0)), next(data.Batches(dataset.val, 32,
-                                                                                 seed=1))
+  feed = data.Feed(dataset.train.normalization)
+  train = feed(next(data.Batches(dataset.train, 32, seed=0)))
+  val = feed(next(data.Batches(dataset.val, 32, seed=1)))
   hyper = method.hyper(0, config.epochs)
   quick = dict(compiler_options=compiling.QUICK_COMPILE)
   new, metrics = jax.jit(search.make_search_step(graphdef, config, schedule), **quick)(

@@ -39,30 +39,38 @@ from experiments.configs import nb201_digits
 
 assert jax.device_count() == 4
 dataset = data.load("digits", seed=0)
-results = {}
+results, fed = {}, []
+augment = data.Augment(crop_padding=2, cutout=4)  # per-image keys: the same images on any mesh
 for architect in ("first_order", "second_order", "second_order_fd"):
   config = nb201_digits.get_config("quick")
   config.architect, config.ops = architect, OPS
   schedule = optim.epoch_cosine(0.025, 0.001, 1, 10)
-  batches = data.Batches(dataset.train, 32, seed=0)
+  batches = data.Batches(dataset.train, 32, seed=0, keys=True)
   train, val = next(batches), next(batches)
   outputs = []
   for devices in (jax.devices()[:1], jax.devices()):
     mesh = Mesh(np.asarray(devices), (parallel.AXIS,))
+    feed = data.Feed(dataset.train.normalization, augment,
+                     place=lambda batch: parallel.shard_batch(batch, mesh))
     graphdef, _, state = search.init_state(config, dataset, schedule, mesh)
     step = compiling.jit(search.make_search_step(graphdef, config, schedule))
-    state, metrics = step(state, *parallel.shard_batch((train, val), mesh))
+    batch = feed(train)
+    assert len(batch["image"].sharding.device_set) == len(devices)
+    fed.append(np.asarray(batch["image"]))
+    state, metrics = step(state, batch, feed(val))
     assert len(jax.tree.leaves(state.weights)[0].sharding.device_set) == len(devices)
     outputs.append(jax.tree.map(np.asarray, (state.arch, state.weights, state.stats, metrics)))
   error = max(float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
               for a, b in zip(jax.tree.leaves(outputs[1]), jax.tree.leaves(outputs[0])))
   results[architect] = error
+results["feed"] = max(float(np.max(np.abs(a - fed[0]))) for a in fed)
 print(json.dumps(results))
 """
 
 
 def test_a_four_device_search_step_equals_the_one_device_step():
   errors = run_python(STEPS, devices=4)
+  assert errors.pop("feed") == 0  # the augmented batch, sharded or not, is the same batch
   assert set(errors) == {"first_order", "second_order", "second_order_fd"}
   for architect, error in errors.items():
     assert error < 1e-5, (architect, error)

@@ -1,11 +1,17 @@
-"""Host-side, seeded batch augmentation as in DARTS: random crop after zero padding, horizontal
-flip, cutout. Applied to normalized images, so padding and cutout fill with the dataset mean (0)."""
+"""The DARTS CIFAR augmentation, run on the device one image at a time under ``vmap``, with an
+explicit key per image: a random crop after zero padding and a random horizontal flip on the
+pixels (torchvision's ``RandomCrop(padding=p)`` pads black), then normalization, then cutout on
+the normalized image (DARTS applies ``Cutout`` after ``Normalize``, so the square is the mean).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
-import numpy as np
+import jax
+import jax.numpy as jnp
+from jax import lax
 
 NO_FLIP = ("digits", "mnist", "svhn_cropped")  # mirrored digits are different (or no) digits
 
@@ -19,41 +25,43 @@ class Augment:
   flip: bool = False
   cutout: int = 0
 
-  def __call__(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+  def __call__(self, image: jax.Array, key: jax.Array,
+               normalize: Callable[[jax.Array], jax.Array]) -> jax.Array:
+    """One HWC image (pixels) and its key -> the augmented, ``normalize``d image."""
+    crop_key, flip_key, cutout_key = jax.random.split(key, 3)
     if self.crop_padding:
-      images = random_crop(images, self.crop_padding, rng)
+      image = random_crop(image, self.crop_padding, crop_key)
     if self.flip:
-      images = random_flip(images, rng)
+      image = random_flip(image, flip_key)
+    image = normalize(image)
     if self.cutout:
-      images = cutout(images, self.cutout, rng)
-    return images
+      image = cutout(image, self.cutout, cutout_key)
+    return image
 
 
-def random_crop(images: np.ndarray, padding: int, rng: np.random.Generator) -> np.ndarray:
-  """Pads H and W by ``padding`` zeros on each side and crops each image back at a random offset."""
-  n, h, w, _ = images.shape
-  padded = np.pad(images, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-  top, left = rng.integers(0, 2 * padding + 1, (2, n))
-  return np.stack([image[t:t + h, l:l + w] for image, t, l in zip(padded, top, left)])
+def random_crop(image: jax.Array, padding: int, key: jax.Array) -> jax.Array:
+  """Pads H and W by ``padding`` zeros on each side and crops back to size at an offset drawn
+  uniformly from the (2 ``padding`` + 1)² possible ones."""
+  h, w, c = image.shape
+  padded = jnp.pad(image, ((padding, padding), (padding, padding), (0, 0)))
+  top, left = jax.random.randint(key, (2,), 0, 2 * padding + 1)
+  return lax.dynamic_slice(padded, (top, left, 0), (h, w, c))
 
 
-def random_flip(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-  """Mirrors each image left-right with probability 1/2."""
-  flip = rng.random(len(images)) < 0.5
-  out = images.copy()
-  out[flip] = images[flip, :, ::-1]
-  return out
+def random_flip(image: jax.Array, key: jax.Array) -> jax.Array:
+  """The left-right mirror of ``image`` with probability 1/2, else ``image``."""
+  return jnp.where(jax.random.bernoulli(key), image[:, ::-1], image)
 
 
-def cutout(images: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-  """Zeroes a ``length``-sided square around a uniformly drawn centre, clipped at the borders
-  (DeVries & Taylor, 2017, as DARTS applies it)."""
-  n, h, w, _ = images.shape
-  cy, cx = rng.integers(0, h, n), rng.integers(0, w, n)
-  out = images.copy()
-  for image, y, x in zip(out, cy, cx):
-    image[max(y - length // 2, 0):y + length // 2, max(x - length // 2, 0):x + length // 2] = 0
-  return out
+def cutout(image: jax.Array, length: int, key: jax.Array) -> jax.Array:
+  """Zeroes rows and columns [centre - length // 2, centre + length // 2) around a uniformly drawn
+  centre pixel, clipped at the borders (DeVries & Taylor, 2017, as DARTS applies it)."""
+  h, w, _ = image.shape
+  cy, cx = jax.random.randint(key, (2,), 0, jnp.array([h, w]))
+  rows, cols = jnp.arange(h)[:, None], jnp.arange(w)[None, :]
+  inside = ((rows >= cy - length // 2) & (rows < cy + length // 2) &
+            (cols >= cx - length // 2) & (cols < cx + length // 2))
+  return jnp.where(inside[..., None], jnp.zeros((), image.dtype), image)
 
 
 def for_dataset(name: str, *, crop_padding: int = 4, flip: bool | None = None,

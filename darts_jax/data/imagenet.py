@@ -109,7 +109,7 @@ def decode(record: dict) -> Image.Image:
 
 @dataclasses.dataclass(frozen=True)
 class Prepare:
-  """Records to normalized images: ``train_transform`` (with a seeded generator), ``eval_transform``
+  """Records to uint8 pixels: ``train_transform`` (with a seeded generator), ``eval_transform``
   (without)."""
 
   train_transform: transforms.Train
@@ -248,7 +248,8 @@ def load(config: Any, *, seed: int = 0) -> streaming.StreamedDataset:
   specs = {**SPLITS, **dict(get("splits") or {})}
   sizes = {name: len(source) for name, source in native.splits.items()}
   parts = {k: streaming.from_parts(native.splits, splits.indices(spec, sizes) if spec else [],
-                                   prepare, (size, size, 3), reading) for k, spec in specs.items()}
+                                   prepare, (size, size, 3), reading, transforms.NORMALIZATION)
+           for k, spec in specs.items()}
   fraction, count = get("subset_fraction", 1.0), get("subset_size", 0)
   for i, k in enumerate(("train", "val")):
     parts[k] = _subset(parts[k], fraction, count, [seed, i])

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from darts_jax import config_schema as cs
-from darts_jax.data import augment, imagenet, pipeline, sources, splits, streaming
-from darts_jax.data.dataset import Dataset, Split
+from darts_jax.data import augment, feed, imagenet, pipeline, sources, splits, streaming
+from darts_jax.data.dataset import Dataset, Normalization, Split
 
 # Per-channel mean and std of the training images scaled to [0, 1] (as DARTS and torchvision use).
 STATS = {
@@ -59,20 +59,20 @@ def load_from_config(config: Any, *, seed: int = 0) -> Dataset:
   else:  # one native split (the embedded digits): a seeded test hold-out, the rest halved
     parts = _shuffled_parts(raw.splits["train"], seed, get("test_fraction", 0.2))
     specs = {"test_fraction": get("test_fraction", 0.2)}
-  parts = {k: (images.astype(np.float32) / raw.max_value, labels) for k, (images, labels) in
-           parts.items()}
   for i, k in enumerate(("train", "val")):
     parts[k] = _subset(*parts[k], get("subset_fraction", 1.0), get("subset_size", 0), [seed, i])
-  parts = {k: (resize(images, get("resolution", 0)), labels) for k, (images, labels) in
+  parts = {k: (to_pixels(resize(images, get("resolution", 0))), labels) for k, (images, labels) in
            parts.items()}
   if config["name"] in STATS:
     mean, std = (np.asarray(s, np.float32) for s in STATS[config["name"]])
   else:  # statistics of the search data only
-    mean, std = _channel_stats(np.concatenate([parts["train"][0], parts["val"][0]]))
-  split = lambda k: Split((parts[k][0] - mean) / std, parts[k][1])
+    mean, std = _channel_stats(np.concatenate([parts["train"][0], parts["val"][0]]).astype(
+        np.float32) / raw.max_value)
+  normalization = Normalization(float(raw.max_value), tuple(mean.tolist()), tuple(std.tolist()))
+  split = lambda k: Split(parts[k][0], parts[k][1], normalization)
   settings = {"splits": specs, "subset_fraction": get("subset_fraction", 1.0),
               "subset_size": get("subset_size", 0), "resolution": get("resolution", 0),
-              "mean": mean.tolist(), "std": std.tolist()}
+              "pixel_scale": float(raw.max_value), "mean": mean.tolist(), "std": std.tolist()}
   return Dataset(config["name"], split("train"), split("val"), split("test"), raw.num_classes,
                  raw.source, settings)
 
@@ -86,12 +86,22 @@ def open_from_config(config: Any, *, seed: int = 0) -> Dataset | streaming.Strea
 
 def batches_from_config(split: Split | streaming.StreamedSplit, config: Any, batch_size: int, *,
                         seed: int) -> pipeline.Batches | streaming.StreamedBatches:
-  """The persistent training iterator over ``split``: in memory with ``config.augment`` and
-  ``config.prefetch``; streamed with the split's own augmentation and reading options."""
+  """The persistent training iterator over ``split``: in memory with a key per image when
+  ``config.augment`` asks for augmentation, and ``config.prefetch``; streamed with the split's own
+  augmentation and reading options."""
   if isinstance(split, streaming.StreamedSplit):
     return streaming.StreamedBatches(split, batch_size, seed)
-  return pipeline.Batches(split, batch_size, seed=seed, augment=augmentation(config),
+  return pipeline.Batches(split, batch_size, seed=seed, keys=augmentation(config) is not None,
                           prefetch=config.get("prefetch", 0))
+
+
+def feed_from_config(split: Split | streaming.StreamedSplit, config: Any, *,
+                     place=None) -> feed.Feed:
+  """The device feed of ``split``'s training batches: its normalization, and ``config.augment``
+  for in-memory splits (streamed splits augment as they read)."""
+  if isinstance(split, streaming.StreamedSplit):
+    return feed.Feed(split.normalization, place=place)
+  return feed.Feed(split.normalization, augmentation(config), place=place)
 
 
 def augmentation(config: Any) -> augment.Augment | None:
@@ -108,11 +118,12 @@ def describe(dataset: Dataset | streaming.StreamedDataset) -> dict:
   if isinstance(dataset, streaming.StreamedDataset):
     return streaming.describe(dataset)
   def split(s: Split) -> dict:
+    inputs = s.normalized() if len(s) else None
     return {"examples": len(s), "image_shape": list(s.images.shape[1:]),
             "dtype": str(s.images.dtype),
             "label_histogram": np.bincount(s.labels, minlength=dataset.num_classes).tolist(),
-            "pixel_mean": round(float(s.images.mean()), 4) if len(s) else None,
-            "pixel_std": round(float(s.images.std()), 4) if len(s) else None}
+            "pixel_mean": round(float(inputs.mean()), 4) if len(s) else None,
+            "pixel_std": round(float(inputs.std()), 4) if len(s) else None}
   return {"name": dataset.name, "source": dataset.source, "num_classes": dataset.num_classes,
           "splits": {k: split(getattr(dataset, k)) for k in ("train", "val", "test")},
           "settings": dataset.settings}
@@ -137,10 +148,18 @@ def resize(images: np.ndarray, side: int) -> np.ndarray:
   if not side or (h, w) == (side, side):
     return images
   if h % side == 0 and w % side == 0:
-    return images.reshape(n, side, h // side, side, w // side, c).mean(axis=(2, 4))
+    return images.reshape(n, side, h // side, side, w // side, c).mean(axis=(2, 4), dtype=np.float32)
   rows = ((np.arange(side) + 0.5) * h / side).astype(int)
   cols = ((np.arange(side) + 0.5) * w / side).astype(int)
   return images[:, rows][:, :, cols]
+
+
+def to_pixels(images: np.ndarray) -> np.ndarray:
+  """uint8 pixels, as the host keeps them; averaged (resized) values are rounded to the nearest
+  level, as resizing an 8-bit image with PIL does."""
+  if images.dtype == np.uint8:
+    return images
+  return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
 
 def _shuffled_parts(arrays, seed: int, test_fraction: float) -> dict:

@@ -1,32 +1,30 @@
-"""The persistent batch iterator: seeded order, optional seeded augmentation and prefetching."""
+"""The persistent batch iterator: seeded order, per-image augmentation keys, prefetching."""
 
 from __future__ import annotations
 
 import collections
 from concurrent import futures
-from typing import Callable
-
 import numpy as np
 
 from darts_jax.data.dataset import Split
-
-Augmentation = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 class Batches:
   """A persistent, seeded iterator over one split: a fresh permutation each pass, drop-remainder.
 
-  ``position`` (pass, index) is plain data so that checkpoints can restore the exact stream; the
-  augmentation of a batch is seeded by ``(seed, pass, index)``, so a restored stream is the same
-  stream. ``prefetch`` > 0 prepares that many batches ahead on a background thread.
+  A batch is ``{"image": pixels as the split keeps them, "label"}``; with ``keys`` also ``"key"``,
+  one threefry key (uint32[2]) per image for the augmentation the device applies
+  (``data.Feed``), drawn from ``(seed, pass, index)``. ``position`` (pass, index) is plain data so
+  that checkpoints can restore the exact stream, keys included. ``prefetch`` > 0 gathers that many
+  batches ahead on a background thread.
   """
 
-  def __init__(self, split: Split, batch_size: int, seed: int, *,
-               augment: Augmentation | None = None, prefetch: int = 0):
+  def __init__(self, split: Split, batch_size: int, seed: int, *, keys: bool = False,
+               prefetch: int = 0):
     if batch_size > len(split):
       raise ValueError(f"batch size {batch_size} exceeds the split's {len(split)} examples")
     self.split, self.batch_size, self.seed = split, batch_size, seed
-    self.augment, self.prefetch = augment, prefetch
+    self.keys, self.prefetch = keys, prefetch
     self._orders = {}
     self._pending = collections.deque()  # (position, future) of batches being prepared
     self._worker = futures.ThreadPoolExecutor(1) if prefetch else None
@@ -85,7 +83,8 @@ class Batches:
 
   def _batch_at(self, epoch: int, index: int) -> dict[str, np.ndarray]:
     chosen = self._order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
-    images = self.split.images[chosen]
-    if self.augment is not None:
-      images = self.augment(images, np.random.default_rng([self.seed, epoch, index]))
-    return {"image": images, "label": self.split.labels[chosen]}
+    batch = {"image": self.split.images[chosen], "label": self.split.labels[chosen]}
+    if self.keys:
+      batch["key"] = np.random.default_rng([self.seed, epoch, index]).integers(
+          0, 2**32, (self.batch_size, 2), dtype=np.uint32)
+    return batch

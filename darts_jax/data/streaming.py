@@ -1,7 +1,8 @@
 """Datasets too large for host memory (ImageNet), read from disk one example at a time with grain.
 
 A ``StreamedSplit`` is an index: which example of which native split (``train``, ``val``) each of
-its examples is, plus how to turn a stored record into a normalized image. Nothing is decoded until
+its examples is, plus how to turn a stored record into uint8 pixels (normalized on the device by its
+``normalization``). Nothing is decoded until
 a batch needs it. ``StreamedBatches`` has the interface of the in-memory ``Batches`` (``__next__``,
 ``batches_per_pass``, ``position``, ``restore``), so the training loops and their checkpoints treat
 both alike; ``in_order`` and ``join`` work on both kinds of split.
@@ -15,11 +16,11 @@ from typing import Iterator, Protocol
 
 import numpy as np
 
-from darts_jax.data.dataset import Split
+from darts_jax.data.dataset import Normalization, Split
 
 
 class Prepare(Protocol):
-  """Turns a stored record into ``{"image": float32 HWC, "label": int32}``."""
+  """Turns a stored record into ``{"image": HWC pixels, "label": int32}``."""
 
   def train(self, record: dict, rng: np.random.Generator) -> dict: ...
 
@@ -49,6 +50,7 @@ class StreamedSplit:
   prepare: Prepare
   image_shape: tuple[int, int, int]
   reading: Reading = Reading()
+  normalization: Normalization = Normalization()  # applied on the device to what ``prepare`` gives
 
   def __len__(self) -> int:
     return len(self.index)
@@ -75,14 +77,16 @@ class StreamedSplit:
 
 
 def from_parts(sources: dict, parts: list[tuple[str, np.ndarray]], prepare: Prepare,
-               image_shape, reading: Reading = Reading()) -> StreamedSplit:
+               image_shape, reading: Reading = Reading(),
+               normalization: Normalization = Normalization()) -> StreamedSplit:
   """The split made of ``parts`` (``[(native split, record indices), ...]``, as
   ``splits.indices`` returns them), in order."""
   natives = tuple(sources)
   which = np.concatenate([np.full(len(i), natives.index(n), np.uint8) for n, i in parts] or
                          [np.zeros(0, np.uint8)])
   index = np.concatenate([np.asarray(i, np.int64) for _, i in parts] or [np.zeros(0, np.int64)])
-  return StreamedSplit(sources, natives, which, index, prepare, tuple(image_shape), reading)
+  return StreamedSplit(sources, natives, which, index, prepare, tuple(image_shape), reading,
+                       normalization)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,8 +232,10 @@ def in_order(split: Split | StreamedSplit, batch_size: int) -> Iterator[tuple[np
 def join(first: Split | StreamedSplit, second: Split | StreamedSplit) -> Split | StreamedSplit:
   """The examples of ``first`` then those of ``second``."""
   if isinstance(first, Split):
+    if first.normalization != second.normalization:
+      raise ValueError("only splits of one normalization can be joined")
     return Split(np.concatenate([first.images, second.images]),
-                 np.concatenate([first.labels, second.labels]))
+                 np.concatenate([first.labels, second.labels]), first.normalization)
   if first.sources is not second.sources or first.prepare != second.prepare:
     raise ValueError("only splits of the same streamed dataset can be joined")
   return dataclasses.replace(first, which=np.concatenate([first.which, second.which]),
@@ -241,7 +247,7 @@ def describe(dataset: StreamedDataset) -> dict:
   (never pixel statistics: that would read the images); and the source."""
   def split(s: StreamedSplit) -> dict:
     labels = s.labels
-    return {"examples": len(s), "image_shape": list(s.image_shape), "dtype": "float32",
+    return {"examples": len(s), "image_shape": list(s.image_shape), "dtype": "uint8",
             "streamed": True,
             "label_histogram": None if labels is None else
             np.bincount(labels, minlength=dataset.num_classes).tolist()}

@@ -1,11 +1,12 @@
 """Per-image augmentation of the DARTS ImageNet recipe (quark0/darts ``cnn/train_imagenet.py``),
 written on numpy and PIL: training takes a random resized crop, a random horizontal flip and a
-colour jitter; evaluation resizes the shorter side and crops the centre. Both end in per-channel
-normalization.
+colour jitter; evaluation resizes the shorter side and crops the centre. Both give uint8 pixels;
+the per-channel normalization (``NORMALIZATION``) runs on the device (``data.Feed``).
 
 Randomness comes only from the ``numpy.random.Generator`` passed in, so seeding it from
 (seed, epoch, index) makes every augmented image reproducible. The jitter works on float images in
-[0, 1] (torchvision's works on 8-bit PIL images, so it rounds after each step; this does not).
+[0, 1] and rounds to 8 bits once at the end (torchvision's works on 8-bit PIL images, so it rounds
+after each step).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import math
 import numpy as np
 from PIL import Image
 
+from darts_jax.data.dataset import Normalization
+
 # Per-channel mean and std of ImageNet's training images in [0, 1], as train_imagenet.py normalizes.
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
+NORMALIZATION = Normalization(255.0, MEAN, STD)
 LUMA = np.asarray([0.299, 0.587, 0.114], np.float32)  # ITU-R 601-2 grey, as PIL's convert("L")
 
 
@@ -137,20 +141,20 @@ def color_jitter(image: np.ndarray, rng: np.random.Generator, *, brightness: flo
   return image
 
 
-def normalize(image: np.ndarray) -> np.ndarray:
-  """Float32 ``(x - MEAN) / STD`` of an image in [0, 1]."""
-  return ((image - np.asarray(MEAN, np.float32)) / np.asarray(STD, np.float32)).astype(np.float32)
+def to_unit(image: np.ndarray) -> np.ndarray:
+  """uint8 HWC pixels as float32 in [0, 1]."""
+  return image.astype(np.float32) / 255.0
 
 
-def to_unit(image: Image.Image) -> np.ndarray:
-  """An RGB PIL image as a float32 HWC array in [0, 1]."""
-  return np.asarray(image, np.float32) / 255.0
+def to_pixels(image: np.ndarray) -> np.ndarray:
+  """A float image in [0, 1] as the nearest uint8 pixels."""
+  return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
 @dataclasses.dataclass(frozen=True)
 class Train:
   """RandomResizedCrop(size, scale=(scale_min, 1)), RandomHorizontalFlip when ``flip``,
-  ColorJitter(jitter, jitter, jitter, hue), Normalize: ``(PIL image, rng) -> float32 HWC``."""
+  ColorJitter(jitter, jitter, jitter, hue): ``(PIL image, rng) -> uint8 HWC``."""
 
   size: int = 224
   scale_min: float = 0.08
@@ -160,25 +164,24 @@ class Train:
 
   def __call__(self, image: Image.Image, rng: np.random.Generator) -> np.ndarray:
     box = crop_box(image.height, image.width, rng, scale=(self.scale_min, 1.0))
-    pixels = to_unit(crop_resize(image, box, self.size))
+    pixels = np.asarray(crop_resize(image, box, self.size))
     if self.flip and rng.random() < 0.5:
       pixels = mirror(pixels)
     if self.jitter or self.hue:
-      pixels = color_jitter(pixels, rng, brightness=self.jitter, contrast=self.jitter,
-                            saturation=self.jitter, hue=self.hue)
-    return normalize(pixels)
+      pixels = to_pixels(color_jitter(to_unit(pixels), rng, brightness=self.jitter,
+                                      contrast=self.jitter, saturation=self.jitter, hue=self.hue))
+    return pixels
 
 
 @dataclasses.dataclass(frozen=True)
 class Eval:
-  """Resize(resize) of the shorter side, CenterCrop(size), Normalize:
-  ``PIL image -> float32 HWC``."""
+  """Resize(resize) of the shorter side, CenterCrop(size): ``PIL image -> uint8 HWC``."""
 
   size: int = 224
   resize: int = 256
 
   def __call__(self, image: Image.Image) -> np.ndarray:
-    return normalize(center_crop(to_unit(resize_shorter(image, self.resize)), self.size))
+    return center_crop(np.asarray(resize_shorter(image, self.resize)), self.size)
 
 
 def eval_resize(size: int) -> int:
