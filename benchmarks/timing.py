@@ -33,8 +33,8 @@ def time_step(step, state, *args, steps: int) -> dict:
   times = latency.time_calls(call, warmup=1, repeats=steps)
   return {"trace_s": round(trace, 2), "compile_s": round(compile_seconds, 2),
           "gflop": round((lowered.cost_analysis() or {}).get("flops", 0.0) / 1e9, 2),
-          "step_median_s": round(statistics.median(times), 3), "step_min_s": round(min(times), 3),
-          "step_max_s": round(max(times), 3), "steps": len(times)}
+          "step_median_s": round(statistics.median(times), 5), "step_min_s": round(min(times), 5),
+          "step_max_s": round(max(times), 5), "steps": len(times)}
 
 
 def peak_rss_gib() -> float:

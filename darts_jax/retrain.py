@@ -20,8 +20,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from darts_jax import (checkpoint, compiling, data, genotypes, optim, parallel, precision, runlog, spaces,
-                       supernet, variables)
+from darts_jax import (checkpoint, compiling, data, genotypes, ops, optim, parallel, precision,
+                       runlog, spaces, supernet, variables)
 from darts_jax import config_schema as cs
 from darts_jax import progress as progress_lib
 from darts_jax import workdir as workdir_lib
@@ -71,6 +71,7 @@ def config_schema(space_name: str) -> dict:
       "seed": cs.integer(0), "tensorboard": cs.boolean, "distributed": cs.boolean,
       "compute_dtype": cs.one_of(precision.DTYPES, "compute dtype"),
       "matmul_precision": cs.one_of(("default", "high", "highest"), "matmul precision"),
+      "conv_implementation": cs.one_of(ops.CONV_IMPLEMENTATIONS, "conv implementation"),
       "genotype": cs.text, "ops": cs.sequence_of(cs.registered_op),
       "ops_module": cs.text, "network": network, "data": data.config_schema(),
       "select_on_val": cs.boolean, "batch_size": cs.integer(1), "eval_batch_size": cs.integer(1),
@@ -211,6 +212,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   """Trains ``config.genotype`` (a published name, a ``genotype.json`` path or a literal) from
   scratch, checkpointing every epoch into ``workdir`` and resuming from it; writes ``metrics.jsonl``."""
   check_config(config)
+  with ops.conv_implementation(config.get("conv_implementation", "auto")):
+    return _train_and_evaluate(config, workdir, report)
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, report) -> RetrainResult:
   workdir_lib.check(workdir, config, what="retraining run")
   parallel.initialize(config.get("distributed", False))
   mesh = parallel.mesh()

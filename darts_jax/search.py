@@ -15,7 +15,7 @@ import optax
 from flax import nnx
 
 from darts_jax import (architects, checkpoint, compiling, data, diagnostics, genotypes, methods,
-                       optim, parallel, precision, runlog, spaces, supernet, variables)
+                       ops, optim, parallel, precision, runlog, spaces, supernet, variables)
 from darts_jax import config_schema as cs
 from darts_jax import progress as progress_lib
 from darts_jax import workdir as workdir_lib
@@ -303,6 +303,7 @@ def config_schema() -> dict:
       "seed": cs.integer(0), "num_seeds": cs.integer(1), "tensorboard": cs.boolean,
       "distributed": cs.boolean, "compute_dtype": cs.one_of(precision.DTYPES, "compute dtype"),
       "matmul_precision": cs.one_of(("default", "high", "highest"), "matmul precision"),
+      "conv_implementation": cs.one_of(ops.CONV_IMPLEMENTATIONS, "conv implementation"),
       "space": cs.one_of(spaces.names, "search space"),
       "ops": cs.sequence_of(cs.registered_op), "ops_module": cs.text,
       "network": cs.section(_network_schema),
@@ -340,13 +341,14 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
   and writes ``data.json``, ``metrics.jsonl`` and ``genotype.json``. The config is checked and the
   workdir checked (``workdir.check``) before anything is read or written."""
   check_config(config)
-  if config.get("num_seeds", 1) > 1:
-    from darts_jax import multi_seed  # (it builds on this module)
-    return multi_seed.run(config, workdir, report)
-  method = method_of(config)
-  if method.driver is not None:
-    return method.driver(config, workdir, report, _search)
-  return _search(config, workdir, report)
+  with ops.conv_implementation(config.get("conv_implementation", "auto")):
+    if config.get("num_seeds", 1) > 1:
+      from darts_jax import multi_seed  # (it builds on this module)
+      return multi_seed.run(config, workdir, report)
+    method = method_of(config)
+    if method.driver is not None:
+      return method.driver(config, workdir, report, _search)
+    return _search(config, workdir, report)
 
 
 def _search(config: ml_collections.ConfigDict, workdir: str, report=print) -> SearchResult:

@@ -239,3 +239,24 @@ def test_network_cifar_logits_under_the_lax_form_match_the_reference():
   expected = ref["eval_net/logits_train_mode"]
   error, scale = np.abs(logits - expected).max(), np.abs(expected).max()
   assert error <= 1e-10 * scale, f"max error {error:.3g} > 1e-10 x {scale:.3g}"
+
+
+@pytest.mark.parametrize("impl", ["lax", "cpu"])
+def test_the_config_field_chooses_the_form_for_a_whole_search_and_retraining(impl, tmp_path):
+  """``--config.conv_implementation`` holds while a run traces its programs (read here from the
+  run's first report line, before anything compiles)."""
+  from darts_jax import retrain, search
+  from experiments.configs import nb201_digits, retrain as retrain_config
+
+  seen = []
+
+  def stop(line):
+    seen.append(ops.current_conv_implementation())
+    raise KeyboardInterrupt
+
+  for run, config in ((search.run, nb201_digits.get_config("quick")),
+                      (retrain.train_and_evaluate, retrain_config.get_config("quick"))):
+    config.conv_implementation, config.tensorboard = impl, False
+    with pytest.raises(KeyboardInterrupt):
+      run(config, str(tmp_path / str(len(seen))), report=stop)
+  assert seen == [impl, impl] and ops.current_conv_implementation() == "auto"

@@ -18,6 +18,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   # the gradients stay float32. Float32 matmuls at "highest" precision (no TF32 on GPUs) unless set.
   c.compute_dtype = "float32"
   c.matmul_precision = "highest"
+  # Convolutions: auto is the CPU kernels on CPU and lax.conv_general_dilated (cuDNN, TPU) elsewhere;
+  # cpu or lax forces one form on every backend (darts_jax/ops/kernels).
+  c.conv_implementation = "auto"
   c.genotype = "DARTS_V2"  # a published name, a genotype.json path, or a genotype literal
   c.ops = ()  # empty: the space's standard op set plus the genotype's own ops
   c.ops_module = ""  # modules (comma-separated) that register custom ops, imported first
