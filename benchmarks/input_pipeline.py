@@ -93,7 +93,8 @@ def _in_memory(name: str, split: data.Split) -> None:
       host = rate(batches(), None, _BATCHES.value)
       fed = rate(batches(), data.Feed(split.normalization, augment), _BATCHES.value)
       print(json.dumps({"source": name, "augment": setting, "prefetch": prefetch,
-                        "batch_size": _BATCH_SIZE.value, "image_shape": list(split.images.shape[1:]),
+                        "batch_size": _BATCH_SIZE.value,
+                        "image_shape": list(split.images.shape[1:]),
                         "host_dtype": str(split.images.dtype), "host_images_per_s": round(host),
                         "images_per_s": round(fed), "backend": jax.default_backend()}), flush=True)
 

@@ -82,6 +82,14 @@ def config_schema(space_name: str) -> dict:
       "drop_path": cs.PROBABILITY}
 
 
+# Where a config's network section fits each space's evaluation network.
+NETWORK_CONFIGS = {
+    "darts_cnn": "experiments/configs/retrain.py (the default) and retrain_cifar10.py are written "
+                 "for DARTS-space cells",
+    "nb201": "--config=experiments/configs/proxy_nb201.py retrains NAS-Bench-201 cells",
+}
+
+
 def check_config(config: ml_collections.ConfigDict, space_name: str | None = None) -> None:
   """Imports ``config.ops_module``, resolves the genotype (unless ``space_name`` says which space
   it will be of) and checks the whole config; raises ``ConfigError`` or ``GenotypeError``."""
@@ -90,7 +98,14 @@ def check_config(config: ml_collections.ConfigDict, space_name: str | None = Non
     genotype = genotypes.resolve(config.genotype)
     space_of(config, genotype).validate(genotype)  # unknown ops, ops outside the space
     space_name = genotype.space_name
-  cs.check(config, config_schema(space_name), what="retraining config")
+  try:
+    cs.check(config, config_schema(space_name), what="retraining config")
+  except cs.ConfigError as e:
+    if "network." not in str(e):
+      raise
+    fits = NETWORK_CONFIGS.get(space_name, "set them with --config.network.<field>")
+    raise cs.ConfigError(f"{e}\nThe genotype is a {space_name} cell, and the network fields are "
+                         f"its network's; {fits}.") from None
 
 
 def build_network(config: ml_collections.ConfigDict, genotype: genotypes.Genotype,

@@ -177,3 +177,13 @@ def test_regularizers_of_darts_networks_are_refused_for_other_spaces(tmp_path):
   with pytest.raises(ValueError, match="DARTS networks only"):
     retrain.train_and_evaluate(config, str(tmp_path), report=lambda _: None)
 
+
+
+def test_a_nb201_genotype_in_a_darts_retraining_config_names_the_config_that_fits():
+  from darts_jax import config_schema
+  config = retrain_config.get_config()
+  config.genotype = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+"
+                     "|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+  with pytest.raises(config_schema.ConfigError,
+                     match=r"(?s)network\.setting.*nb201 cell.*proxy_nb201\.py"):
+    retrain.check_config(config)

@@ -148,7 +148,8 @@ def resize(images: np.ndarray, side: int) -> np.ndarray:
   if not side or (h, w) == (side, side):
     return images
   if h % side == 0 and w % side == 0:
-    return images.reshape(n, side, h // side, side, w // side, c).mean(axis=(2, 4), dtype=np.float32)
+    blocks = images.reshape(n, side, h // side, side, w // side, c)
+    return blocks.mean(axis=(2, 4), dtype=np.float32)
   rows = ((np.arange(side) + 0.5) * h / side).astype(int)
   cols = ((np.arange(side) + 0.5) * w / side).astype(int)
   return images[:, rows][:, :, cols]
