@@ -53,9 +53,12 @@ def weight_optimizer(schedule, *, momentum: float = 0.9, weight_decay: float = 3
 
 
 def alpha_optimizer(learning_rate: float = 3e-4, *, b1: float = 0.5, b2: float = 0.999,
-                    weight_decay: float = 1e-3) -> optax.GradientTransformation:
-  """Adam with coupled weight decay on the alphas."""
-  return optax.chain(optax.add_decayed_weights(weight_decay),
+                    weight_decay: float = 1e-3, clip_norm: float = 0.0
+                    ) -> optax.GradientTransformation:
+  """Adam with coupled weight decay on the alphas; ``clip_norm`` > 0 clips their gradients by
+  global norm first (P-DARTS), as PyTorch's ``clip_grad_norm_`` before ``Adam.step``."""
+  clip = [clip_by_global_norm(clip_norm)] if clip_norm else []
+  return optax.chain(*clip, optax.add_decayed_weights(weight_decay),
                      optax.adam(learning_rate, b1=b1, b2=b2))
 
 

@@ -232,7 +232,8 @@ def make_search_step(graphdef, config: ml_collections.ConfigDict, schedule,
 
 def optimizers(config, schedule):
   alpha_tx = optim.alpha_optimizer(config.alphas.lr, b1=config.alphas.b1, b2=config.alphas.b2,
-                                   weight_decay=config.alphas.weight_decay)
+                                   weight_decay=config.alphas.weight_decay,
+                                   clip_norm=config.alphas.get("clip_norm", 0.0))
   weight_tx = optim.weight_optimizer(schedule, momentum=config.weights.momentum,
                                      weight_decay=config.weights.weight_decay,
                                      clip_norm=config.weights.clip_norm,
@@ -317,7 +318,7 @@ def config_schema() -> dict:
                   "nesterov": cs.boolean, "weight_decay": cs.NON_NEGATIVE,
                   "clip_norm": cs.POSITIVE},
       "alphas": {"lr": cs.POSITIVE, "b1": cs.PROBABILITY, "b2": cs.PROBABILITY,
-                 "weight_decay": cs.NON_NEGATIVE},
+                 "weight_decay": cs.NON_NEGATIVE, "clip_norm": cs.NON_NEGATIVE},
       "cost": objective.config_schema()}
 
 
@@ -341,11 +342,14 @@ def run(config: ml_collections.ConfigDict, workdir: str, *, report=print) -> Sea
   and writes ``data.json``, ``metrics.jsonl`` and ``genotype.json``. The config is checked and the
   workdir checked (``workdir.check``) before anything is read or written."""
   check_config(config)
+  method = method_of(config)
+  if config.get("num_seeds", 1) > 1 and method.driver is not None:
+    raise cs.ConfigError(f"{method.name} runs its stages one seed at a time; set "
+                         "--config.num_seeds=1 and start one run per seed")
   with ops.conv_implementation(config.get("conv_implementation", "auto")):
     if config.get("num_seeds", 1) > 1:
       from darts_jax import multi_seed  # (it builds on this module)
       return multi_seed.run(config, workdir, report)
-    method = method_of(config)
     if method.driver is not None:
       return method.driver(config, workdir, report, _search)
     return _search(config, workdir, report)

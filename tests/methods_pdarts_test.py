@@ -167,3 +167,53 @@ def test_tiny_two_stage_nb201_search(tmp_path):
   assert result.genotype == pdarts.limit_skips(space, {"cell": second}, 2)
   assert genotypes.load(os.path.join(tmp_path, "genotype.json")) == result.genotype
   assert len(open(tmp_path / "metrics.jsonl").readlines()) == 2
+
+
+def test_alpha_gradients_are_clipped_before_adam_as_pdarts_train_does():
+  """train_search.py: clip_grad_norm_(arch_parameters(), 5), then Adam(6e-4, (0.5, 0.999),
+  weight_decay=1e-3); replayed in numpy with PyTorch's formulas (clip factor max/(norm + 1e-6),
+  coupled decay, bias-corrected moments, eps 1e-8)."""
+  from darts_jax import optim
+  config = pdarts_config.get_config()
+  assert config.alphas.clip_norm == 5.0
+  alpha_tx, _ = search.optimizers(config, lambda _: 0.025)
+  rng = np.random.default_rng(0)
+  params = {"normal": rng.standard_normal((14, 8)), "reduce": rng.standard_normal((14, 8))}
+  grads = [{k: 3.0 * rng.standard_normal(v.shape) for k, v in params.items()} for _ in range(3)]
+
+  p = {k: x.copy() for k, x in params.items()}
+  m, v = {k: 0.0 for k in params}, {k: 0.0 for k in params}
+  for t, g in enumerate(grads, 1):
+    norm = math.sqrt(sum(float(np.sum(x ** 2)) for x in g.values()))
+    assert norm > 5.0  # the clip is active
+    for k in p:
+      d = g[k] * min(1.0, 5.0 / (norm + 1e-6)) + 1e-3 * p[k]
+      m[k] = 0.5 * m[k] + 0.5 * d
+      v[k] = 0.999 * v[k] + 0.001 * d * d
+      p[k] = p[k] - 6e-4 * (m[k] / (1 - 0.5 ** t)) / (np.sqrt(v[k] / (1 - 0.999 ** t)) + 1e-8)
+
+  with jax.enable_x64(True):
+    ours = jax.tree.map(jnp.asarray, params)
+    state = alpha_tx.init(ours)
+    for g in grads:
+      updates, state = alpha_tx.update(jax.tree.map(jnp.asarray, g), state, ours)
+      ours = jax.tree.map(lambda a, b: a + b, ours, updates)
+  for k in p:
+    np.testing.assert_allclose(np.asarray(ours[k]), p[k], rtol=1e-10, atol=1e-12)
+  with jax.enable_x64(True):  # DARTS' optimizer (no clip) takes other steps from these gradients
+    unclipped = optim.alpha_optimizer(6e-4, weight_decay=1e-3)
+    theirs = jax.tree.map(jnp.asarray, params)
+    state = unclipped.init(theirs)
+    for g in grads:
+      updates, state = unclipped.update(jax.tree.map(jnp.asarray, g), state, theirs)
+      theirs = jax.tree.map(lambda a, b: a + b, theirs, updates)
+  assert np.max(np.abs(np.asarray(theirs["normal"]) - p["normal"])) > 1e-7
+
+
+def test_several_seeds_in_one_program_are_refused_with_the_fix(tmp_path):
+  from darts_jax import config_schema
+  config = pdarts_config.get_config("nb201")
+  config.num_seeds = 2
+  with pytest.raises(config_schema.ConfigError, match="num_seeds=1"):
+    search.run(config, str(tmp_path / "run"))
+  assert not (tmp_path / "run").exists()

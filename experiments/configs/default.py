@@ -46,8 +46,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.weights = ml_collections.ConfigDict(
       {"lr": 0.025, "min_lr": 0.001, "momentum": 0.9, "nesterov": False, "weight_decay": 3e-4,
        "clip_norm": 5.0})
+  # alphas.clip_norm: the alpha gradients' global-norm clip; 0, none, as quark0/darts' architect.
   c.alphas = ml_collections.ConfigDict(
-      {"lr": 3e-4, "b1": 0.5, "b2": 0.999, "weight_decay": 1e-3})
+      {"lr": 3e-4, "b1": 0.5, "b2": 0.999, "weight_decay": 1e-3, "clip_norm": 0.0})
   # Differentiable cost term in the alpha loss (darts_jax.cost.objective); weight 0 adds nothing.
   # source: macs | params | latency_lut (file `lut`) | nb201_latency (table column `device`);
   # form: linear | absolute | hinge (the last two relative to `target`, in the source's units).

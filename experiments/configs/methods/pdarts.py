@@ -30,8 +30,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       "kept_ops": ""})
   c.architect = "first_order"  # train_search.py: one gradient step of the alphas, no unrolling
   c.step_order = "alphas_first"  # train(): optimizer_a.step(), then the weight step
-  # --arch_learning_rate 6e-4 --arch_weight_decay 1e-3, Adam betas (0.5, 0.999).
-  c.alphas.update({"lr": 6e-4, "b1": 0.5, "b2": 0.999, "weight_decay": 1e-3})
+  # --arch_learning_rate 6e-4 --arch_weight_decay 1e-3, Adam betas (0.5, 0.999); train() clips the
+  # alpha gradients as the weights' (clip_grad_norm_(arch_parameters(), args.grad_clip), 5).
+  c.alphas.update({"lr": 6e-4, "b1": 0.5, "b2": 0.999, "weight_decay": 1e-3, "clip_norm": 5.0})
   c.epochs = 25  # --epochs 25, per stage
   if nb201:
     # NAS-Bench-201's optimizers (nb201_cifar10.py): batch 64, Nesterov SGD 0.025 cosine to
