@@ -9,7 +9,8 @@ Modes: ``weights_only`` (a weight step), ``first_order``, ``second_order``, ``se
 (darts_jax/methods), e.g. ``--method=gdas --modes=first_order`` against ``--method=darts``.
 ``--seeds=S`` times the step of S seeds vmapped in one program (``--config.num_seeds``: own
 weights, alphas and batches per seed) and adds the time per seed. ``--recompute`` sets the
-backward pass's recompute policy (auto, none, ops, cell).
+backward pass's recompute policy (auto, none, ops, cell), ``--conv_implementation`` the
+convolution kernels (auto, cpu, lax).
 """
 
 import json
@@ -29,6 +30,8 @@ _RECOMPUTE = flags.DEFINE_enum("recompute", "auto", ["auto", "none", "ops", "cel
                                "What the backward pass recomputes (config.network.recompute).")
 _SEEDS = flags.DEFINE_integer("seeds", 1, "Seeds vmapped in one step (config.num_seeds).")
 _OPS = flags.DEFINE_list("ops", [], "Candidate ops (config.ops); empty: the DARTS space's eight.")
+_CONV = flags.DEFINE_enum("conv_implementation", "auto", ["auto", "cpu", "lax"],
+                          "Convolution kernels (config.conv_implementation).")
 _METHOD = flags.DEFINE_string("method", "darts", "The method (darts_jax/methods) whose step runs.")
 _CASE = flags.DEFINE_string("case", None, "Internal: run one 'mode:batch' case in this process.")
 
@@ -85,6 +88,8 @@ def run_case(mode: str, batch_size: int) -> dict:
 
   from darts_jax import variables
 
+  from darts_jax import ops
+  ops.set_conv_implementation(_CONV.value)
   step, state, batch, build = build_case(mode, batch_size)
   n_params = variables.count_weights(state.weights)
   timing = time_step(step, state, batch, batch, steps=_STEPS.value)
@@ -95,7 +100,8 @@ def run_case(mode: str, batch_size: int) -> dict:
           "seeds": _SEEDS.value, "build_s": round(build, 2), **timing,
           "peak_rss_gib": peak_rss_gib(), "peak_device_gib": peak_device_gib(),
           "n_params": n_params, "device": str(jax.devices()[0]),
-          "layers": _LAYERS.value, "channels": _CHANNELS.value, "recompute": _RECOMPUTE.value}
+          "layers": _LAYERS.value, "channels": _CHANNELS.value, "recompute": _RECOMPUTE.value,
+          "conv_implementation": _CONV.value}
 
 
 def main(argv):
@@ -110,7 +116,7 @@ def main(argv):
                    [f"--steps={_STEPS.value}", f"--layers={_LAYERS.value}",
                     f"--channels={_CHANNELS.value}", f"--recompute={_RECOMPUTE.value}",
                     f"--method={_METHOD.value}", f"--seeds={_SEEDS.value}",
-                    f"--ops={','.join(_OPS.value)}"],
+                    f"--ops={','.join(_OPS.value)}", f"--conv_implementation={_CONV.value}"],
                    {"mode": mode, "method": _METHOD.value, "batch_size": int(batch_size),
                     "seeds": _SEEDS.value})
 
