@@ -150,8 +150,15 @@ def test_alpha_descent_finds_the_op_that_produced_the_target():
   assert int(jnp.argmax(alphas)) == names.index("avg_pool_3x3"), alphas
 
 
-def test_search_learns_digits_and_is_deterministic(tmp_path):
-  first = search.run(tiny_config(), str(tmp_path / "a"), report=lambda _: None)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+  """One uninterrupted tiny search and its workdir, shared by the tests that compare against it."""
+  workdir = tmp_path_factory.mktemp("uninterrupted")
+  return search.run(tiny_config(), str(workdir), report=lambda _: None), workdir
+
+
+def test_search_learns_digits_and_is_deterministic(uninterrupted, tmp_path):
+  first, first_dir = uninterrupted
   assert first.history[-1]["val_acc"] > 0.5  # chance is 0.1
   again = search.run(tiny_config(), str(tmp_path / "b"), report=lambda _: None)
   other = search.run(tiny_config(seed=1), str(tmp_path / "c"), report=lambda _: None)
@@ -159,14 +166,14 @@ def test_search_learns_digits_and_is_deterministic(tmp_path):
   for label in first.alphas:
     np.testing.assert_array_equal(again.alphas[label], first.alphas[label])
     assert not np.array_equal(other.alphas[label], first.alphas[label])
-  records = [json.loads(line) for line in open(tmp_path / "a" / "metrics.jsonl")]
+  records = [json.loads(line) for line in open(first_dir / "metrics.jsonl")]
   assert [r["epoch"] for r in records] == [0, 1, 2]
   assert np.allclose(np.sum(records[-1]["alphas"]["cell"], axis=-1), 1.0, atol=1e-3)
-  assert genotypes.load(tmp_path / "a" / "genotype.json") == first.genotype
+  assert genotypes.load(first_dir / "genotype.json") == first.genotype
 
 
-def test_interrupted_search_resumes_bit_exactly(tmp_path):
-  uninterrupted = search.run(tiny_config(), str(tmp_path / "full"), report=lambda _: None)
+def test_interrupted_search_resumes_bit_exactly(uninterrupted, tmp_path):
+  uninterrupted, _ = uninterrupted
   with pytest.raises(Interrupted):
     search.run(tiny_config(), str(tmp_path / "cut"), report=interrupt_after_first_epoch)
   lines = []
