@@ -33,6 +33,7 @@ def test_a_custom_op_is_searched_with_and_its_genotype_retrained(tmp_path):
                  "--config.diagnostics.hessian_iterations=0",
                  "--workdir=search")
   assert searched.returncode == 0, searched.stderr[-3000:]
+  assert "epoch 1/1" in searched.stdout and "genotype: |" in searched.stdout
   stored = json.loads((tmp_path / "search" / "genotype.json").read_text())
   assert stored["ops_modules"] == ["my_ops"]
   assert "nor_conv_5x5~0" in stored["string"]
