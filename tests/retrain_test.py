@@ -11,7 +11,7 @@ import pytest
 from conftest import Interrupted, interrupt_after_first_epoch
 from flax import nnx
 
-from darts_jax import genotypes, ops, optim, retrain, supernet
+from darts_jax import compiling, genotypes, ops, optim, retrain, supernet
 from darts_jax.cost import params as cost_params
 from darts_jax.supernet.darts_network import DropPath
 from experiments.configs import retrain as retrain_config
@@ -111,7 +111,8 @@ def test_auxiliary_head_feeds_the_training_loss_only_and_the_step_never_retraces
   config = tiny_config(auxiliary_weight=0.4, drop_path=0.2)
   tx = optim.weight_optimizer(lambda _: 0.1, weight_decay=0.0)
   graphdef, _, state = retrain.initial_state(model, tx, seed=0)
-  step = jax.jit(chex.assert_max_traces(retrain.make_train_step(graphdef, config, tx), n=1))
+  step = jax.jit(chex.assert_max_traces(retrain.make_train_step(graphdef, config, tx), n=1),
+                 compiler_options=compiling.QUICK_COMPILE)
   batch = {"image": images, "label": jnp.array([1, 2])}
   new_state, _ = step(state, batch, jnp.float32(0.0))
   step(new_state, batch, jnp.float32(0.1))  # a new drop-path rate does not retrace

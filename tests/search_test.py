@@ -46,11 +46,12 @@ def _changed(a, b):
 def test_alpha_step_changes_only_alphas_and_weight_step_only_weights(tiny):
   config, graphdef, schedule, state, train, val = tiny
   alpha_step, weight_step = search.make_steps(graphdef, config, schedule)
-  after_alpha, _ = jax.jit(alpha_step)(state, train, val)
+  quick = dict(compiler_options=compiling.QUICK_COMPILE)  # tiny inputs: compile time dominates
+  after_alpha, _ = jax.jit(alpha_step, **quick)(state, train, val)
   assert _changed(state.arch, after_alpha.arch)
   assert not _changed(state.weights, after_alpha.weights)
   assert not _changed(state.stats, after_alpha.stats)
-  after_weights, _ = jax.jit(weight_step)(state, train)
+  after_weights, _ = jax.jit(weight_step, **quick)(state, train)
   assert not _changed(state.arch, after_weights.arch)
   assert _changed(state.weights, after_weights.weights)
   assert _changed(state.stats, after_weights.stats)
@@ -58,7 +59,8 @@ def test_alpha_step_changes_only_alphas_and_weight_step_only_weights(tiny):
 
 def test_search_step_compiles_once(tiny):
   config, graphdef, schedule, state, train, val = tiny
-  step = jax.jit(chex.assert_max_traces(search.make_search_step(graphdef, config, schedule), n=1))
+  step = jax.jit(chex.assert_max_traces(search.make_search_step(graphdef, config, schedule), n=1),
+                 compiler_options=compiling.QUICK_COMPILE)
   for _ in range(3):
     state, metrics = step(state, train, val)
   chex.assert_tree_all_finite(metrics)
