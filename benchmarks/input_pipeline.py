@@ -44,7 +44,7 @@ _SEARCH_STEP = flags.DEFINE_bool("search_step", False,
 
 AUGMENTATIONS = {"none": None, "crop_flip": data.Augment(4, True, 0),
                  "crop_flip_cutout16": data.Augment(4, True, 16)}
-CIFAR10 = data.Normalization(255.0, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+CIFAR10 = data.Normalization(255.0, *data.loading.STATS["cifar10"])  # the synthetic images' stats
 
 
 def _synthetic(count: int, side: int) -> data.Split:
